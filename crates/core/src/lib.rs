@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cart;
+pub mod entities;
 pub mod error;
 pub mod event;
 pub mod ids;

@@ -1,1 +1,57 @@
-//! placeholder
+//! Kassa's storage. One `Store` trait of use-case methods, each owning its transaction, and
+//! one SQL implementation that runs on two real backends, SQLite (embedded default) and
+//! PostgreSQL (several nodes share one database). The backends differ in connection set-up,
+//! migrations, row locking and cross-node signalling; those differences live in `sqlite.rs`,
+//! `postgres.rs` and `dialect.rs`. The conformance suite in `tests/` runs against both.
+#![forbid(unsafe_code)]
+
+mod dialect;
+mod error;
+mod model;
+mod notify;
+mod postgres;
+mod rows;
+mod sql;
+mod sqlite;
+mod stores;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use dialect::Backend;
+pub use error::StoreError;
+pub use model::*;
+pub use notify::Notice;
+pub use sql::SqlStore;
+pub use stores::*;
+
+use std::sync::Arc;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything Kassa keeps, behind one object-safe trait made of one trait per resource.
+pub trait Store:
+    MerchantStore + PlaceStore + DeviceStore + SessionStore + OrderStore + IdempotencyStore + EventStore
+{
+}
+
+impl<T> Store for T where
+    T: MerchantStore
+        + PlaceStore
+        + DeviceStore
+        + SessionStore
+        + OrderStore
+        + IdempotencyStore
+        + EventStore
+{
+}
+
+/// Opens the database named by `url` (`sqlite://…` or `postgres://…`), runs its migrations
+/// and returns the store. The scheme picks the backend.
+pub async fn connect(url: &str) -> Result<Arc<SqlStore>> {
+    let store = match Backend::from_url(url)? {
+        Backend::Sqlite => sqlite::open(url).await?,
+        Backend::Postgres => postgres::open(url).await?,
+    };
+    store.migrate().await?;
+    Ok(Arc::new(store))
+}

@@ -1,0 +1,105 @@
+//! The event feed (`GET /ipp/v1/events`) and commit notices.
+
+use super::{Arg, Sql, SqlStore};
+use crate::notify::Notice;
+use crate::rows::{id, opt_id, parsed, ts};
+use crate::stores::{EventFilter, EventStore, StoredEvent};
+use crate::{Backend, Result, StoreError};
+use async_trait::async_trait;
+use kassa_core::event::EventType;
+use kassa_core::session::{PaymentOutcome, SessionStatus};
+use kassa_core::{EventId, MerchantId};
+
+pub(crate) const EVENT_COLUMNS: &str = "seq, id, merchant_id, type, session_id, sequence, status, \
+    previous_status, order_id, failure_reason, merchant_reference1, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    seq: i64,
+    id: String,
+    merchant_id: String,
+    #[sqlx(rename = "type")]
+    event_type: String,
+    session_id: String,
+    sequence: i64,
+    status: String,
+    previous_status: Option<String>,
+    order_id: Option<String>,
+    failure_reason: Option<String>,
+    merchant_reference1: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<Self> {
+        Ok(Self {
+            seq: r.seq,
+            id: EventId::parse(&r.id).ok_or_else(|| StoreError::Corrupt(r.id.clone()))?,
+            merchant_id: id(&r.merchant_id)?,
+            event_type: parsed(&r.event_type, EventType::parse)?,
+            session_id: id(&r.session_id)?,
+            sequence: r.sequence,
+            status: parsed(&r.status, SessionStatus::parse)?,
+            previous_status: r
+                .previous_status
+                .as_deref()
+                .map(|s| parsed(s, SessionStatus::parse))
+                .transpose()?,
+            order_id: opt_id(r.order_id.as_deref())?,
+            failure_reason: r
+                .failure_reason
+                .as_deref()
+                .map(|s| parsed(s, PaymentOutcome::parse))
+                .transpose()?,
+            merchant_reference1: r.merchant_reference1,
+            created_at: ts(r.created_at)?,
+        })
+    }
+}
+
+#[async_trait]
+impl EventStore for SqlStore {
+    async fn list_events(
+        &self,
+        merchant: MerchantId,
+        filter: &EventFilter,
+    ) -> Result<Vec<StoredEvent>> {
+        let mut sql = Sql::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1"));
+        sql.arg(Arg::Text(merchant.to_string()));
+        if let Some(after) = &filter.after {
+            let seq = self.event_seq(merchant, after).await?;
+            sql.and("seq > $?", Arg::Int(seq));
+        }
+        if let Some(t) = filter.event_type {
+            sql.and("type = $?", Arg::Text(t.as_str().into()));
+        }
+        if let Some(s) = filter.session_id {
+            sql.and("session_id = $?", Arg::Text(s.to_string()));
+        }
+        sql.text
+            .push_str(&format!(" ORDER BY seq LIMIT {}", filter.limit.clamp(1, 1000)));
+        let rows: Vec<EventRow> = sql.query_as().fetch_all(&self.read).await?;
+        rows.into_iter().map(StoredEvent::try_from).collect()
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl SqlStore {
+    async fn event_seq(&self, merchant: MerchantId, id: &EventId) -> Result<i64> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT seq FROM events WHERE id = $1 AND merchant_id = $2")
+                .bind(id.as_str())
+                .bind(merchant.to_string())
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|(seq,)| seq).ok_or(StoreError::NotFound)
+    }
+}

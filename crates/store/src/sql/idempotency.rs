@@ -1,0 +1,127 @@
+//! Idempotency keys: reserve, complete with the response, replay.
+
+use super::SqlStore;
+use crate::rows::ms;
+use crate::stores::{IdempotencyClaim, IdempotencyStore, StoredResponse};
+use crate::Result;
+use async_trait::async_trait;
+use kassa_core::{MerchantId, Timestamp};
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    fingerprint: String,
+    status_code: Option<i64>,
+    headers: Option<String>,
+    body: Option<String>,
+    created_at: i64,
+}
+
+#[async_trait]
+impl IdempotencyStore for SqlStore {
+    async fn claim_idempotency_key(
+        &self,
+        merchant: MerchantId,
+        key: &str,
+        fingerprint: &str,
+        now: Timestamp,
+        since: Timestamp,
+    ) -> Result<IdempotencyClaim> {
+        let mut tx = self.write.begin().await?;
+        let sql = format!(
+            "SELECT fingerprint, status_code, headers, body, created_at FROM idempotency_keys \
+             WHERE merchant_id = $1 AND key = $2{}",
+            self.backend.for_update()
+        );
+        let row: Option<KeyRow> = sqlx::query_as(&sql)
+            .bind(merchant.to_string())
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let claim = match row {
+            Some(row) if row.created_at >= ms(since) => return Ok(judge(row, fingerprint)?),
+            Some(_) => {
+                // Past the retention window: the key is free again.
+                sqlx::query(
+                    "UPDATE idempotency_keys SET fingerprint = $1, status_code = NULL, \
+                     headers = NULL, body = NULL, created_at = $2 WHERE merchant_id = $3 AND key = $4",
+                )
+                .bind(fingerprint)
+                .bind(ms(now))
+                .bind(merchant.to_string())
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+                IdempotencyClaim::Claimed
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys (merchant_id, key, fingerprint, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(merchant.to_string())
+                .bind(key)
+                .bind(fingerprint)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+                IdempotencyClaim::Claimed
+            }
+        };
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        merchant: MerchantId,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = $1, headers = $2, body = $3 \
+             WHERE merchant_id = $4 AND key = $5",
+        )
+        .bind(i64::from(response.status))
+        .bind(serde_json::to_string(&response.headers)?)
+        .bind(String::from_utf8_lossy(&response.body).into_owned())
+        .bind(merchant.to_string())
+        .bind(key)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, merchant: MerchantId, key: &str) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL",
+        )
+        .bind(merchant.to_string())
+        .bind(key)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn purge_idempotency_keys(&self, before: Timestamp) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(ms(before))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn judge(row: KeyRow, fingerprint: &str) -> Result<IdempotencyClaim> {
+    if row.fingerprint != fingerprint {
+        return Ok(IdempotencyClaim::Mismatch);
+    }
+    let (Some(status), Some(body)) = (row.status_code, row.body) else {
+        return Ok(IdempotencyClaim::InProgress);
+    };
+    let headers = row.headers.as_deref().map(serde_json::from_str).transpose()?;
+    Ok(IdempotencyClaim::Replay(StoredResponse {
+        status: u16::try_from(status).unwrap_or(500),
+        headers: headers.unwrap_or_default(),
+        body: body.into_bytes(),
+    }))
+}

@@ -1,0 +1,101 @@
+//! Merchants and their API keys.
+
+use super::SqlStore;
+use crate::model::{ApiKey, Merchant};
+use crate::rows::{ms, ApiKeyRow, MerchantRow};
+use crate::stores::MerchantStore;
+use crate::Result;
+use async_trait::async_trait;
+use kassa_core::{MerchantId, Timestamp};
+
+const KEY_COLUMNS: &str = "id, merchant_id, key_hash, prefix, mode, created_at, revoked_at";
+
+#[async_trait]
+impl MerchantStore for SqlStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn create_merchant(&self, m: &Merchant) -> Result<()> {
+        sqlx::query("INSERT INTO merchants (id, name, mode, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(m.id.to_string())
+            .bind(&m.name)
+            .bind(m.mode.as_str())
+            .bind(ms(m.created_at))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_merchants(&self) -> Result<Vec<Merchant>> {
+        let rows: Vec<MerchantRow> =
+            sqlx::query_as("SELECT id, name, mode, created_at FROM merchants ORDER BY created_at")
+                .fetch_all(&self.read)
+                .await?;
+        rows.into_iter().map(Merchant::try_from).collect()
+    }
+
+    async fn get_merchant(&self, id: MerchantId) -> Result<Option<Merchant>> {
+        let row: Option<MerchantRow> =
+            sqlx::query_as("SELECT id, name, mode, created_at FROM merchants WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(Merchant::try_from).transpose()
+    }
+
+    async fn create_api_key(&self, k: &ApiKey) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, merchant_id, key_hash, prefix, mode, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(k.id.to_string())
+        .bind(k.merchant_id.to_string())
+        .bind(&k.key_hash)
+        .bind(&k.prefix)
+        .bind(k.mode.as_str())
+        .bind(ms(k.created_at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn revoke_api_key(&self, id_or_prefix: &str, now: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 \
+             WHERE (id = $2 OR prefix = $2) AND revoked_at IS NULL",
+        )
+        .bind(ms(now))
+        .bind(id_or_prefix)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<(ApiKey, Merchant)>> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+        );
+        let row: Option<ApiKeyRow> = sqlx::query_as(&sql)
+            .bind(key_hash)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(key) = row.map(ApiKey::try_from).transpose()? else {
+            return Ok(None);
+        };
+        let merchant = self.get_merchant(key.merchant_id).await?;
+        Ok(merchant.map(|m| (key, m)))
+    }
+
+    async fn list_api_keys(&self, merchant: MerchantId) -> Result<Vec<ApiKey>> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE merchant_id = $1 ORDER BY created_at"
+        );
+        let rows: Vec<ApiKeyRow> = sqlx::query_as(&sql)
+            .bind(merchant.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        rows.into_iter().map(ApiKey::try_from).collect()
+    }
+}

@@ -1,0 +1,155 @@
+//! Locations and enrollments (pairing codes).
+
+use super::{page_clause, Arg, Sql, SqlStore};
+use crate::model::*;
+use crate::rows::{ms, EnrollmentRow, LocationRow};
+use crate::stores::PlaceStore;
+use crate::Result;
+use async_trait::async_trait;
+use kassa_core::{EnrollmentId, LocationId, MerchantId, Timestamp};
+
+const LOCATION_COLUMNS: &str = "id, merchant_id, name, street_address, street_address2, \
+    postal_code, city, country, created_at, updated_at";
+const ENROLLMENT_COLUMNS: &str =
+    "id, merchant_id, code_hash, status, metadata, location_id, expires_at, created_at";
+
+#[async_trait]
+impl PlaceStore for SqlStore {
+    async fn create_location(&self, l: &Location) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO locations ({LOCATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(l.id.to_string())
+        .bind(l.merchant_id.to_string())
+        .bind(&l.name)
+        .bind(l.street_address.as_deref())
+        .bind(l.street_address2.as_deref())
+        .bind(l.postal_code.as_deref())
+        .bind(l.city.as_deref())
+        .bind(l.country.as_deref())
+        .bind(ms(l.created_at))
+        .bind(ms(l.updated_at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_location(&self, merchant: MerchantId, id: LocationId) -> Result<Option<Location>> {
+        let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE id = $1 AND merchant_id = $2");
+        let row: Option<LocationRow> = sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .bind(merchant.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(Location::try_from).transpose()
+    }
+
+    async fn list_locations(&self, merchant: MerchantId, page: PageRequest) -> Result<Page<Location>> {
+        let mut sql = Sql::new("FROM locations WHERE merchant_id = $1");
+        sql.arg(Arg::Text(merchant.to_string()));
+        self.page(sql, LOCATION_COLUMNS, page, |r: LocationRow| Location::try_from(r)).await
+    }
+
+    async fn create_enrollment(&self, e: &Enrollment) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO enrollments ({ENROLLMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(e.id.to_string())
+        .bind(e.merchant_id.to_string())
+        .bind(&e.code_hash)
+        .bind(e.status.as_str())
+        .bind(serde_json::to_string(&e.metadata)?)
+        .bind(e.location_id.map(|l| l.to_string()))
+        .bind(ms(e.expires_at))
+        .bind(ms(e.created_at))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_enrollment(&self, merchant: MerchantId, id: EnrollmentId) -> Result<Option<Enrollment>> {
+        let sql = format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM enrollments \
+             WHERE id = $1 AND merchant_id = $2 AND status <> 'CANCELLED'"
+        );
+        let row: Option<EnrollmentRow> = sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .bind(merchant.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(Enrollment::try_from).transpose()
+    }
+
+    async fn list_enrollments(
+        &self,
+        merchant: MerchantId,
+        filter: &EnrollmentFilter,
+        page: PageRequest,
+        now: Timestamp,
+    ) -> Result<Page<Enrollment>> {
+        let mut sql = Sql::new("FROM enrollments WHERE merchant_id = $1 AND status <> 'CANCELLED'");
+        sql.arg(Arg::Text(merchant.to_string()));
+        if !filter.include_consumed {
+            sql.text.push_str(" AND status <> 'CONSUMED'");
+        }
+        if let Some(location) = filter.location_id {
+            sql.and("location_id = $?", Arg::Text(location.to_string()));
+        }
+        self.metadata_filter(&mut sql, &filter.metadata);
+        let page = self.page(sql, ENROLLMENT_COLUMNS, page, |r: EnrollmentRow| Enrollment::try_from(r)).await?;
+        Ok(page.map(|mut e| {
+            e.status = e.status_at(now);
+            e
+        }))
+    }
+
+    async fn cancel_enrollment(&self, merchant: MerchantId, id: EnrollmentId) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE enrollments SET status = 'CANCELLED' \
+             WHERE id = $1 AND merchant_id = $2 AND status <> 'CANCELLED'",
+        )
+        .bind(id.to_string())
+        .bind(merchant.to_string())
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+impl SqlStore {
+    /// Runs `SELECT columns <from_where> ORDER BY created_at DESC` for one page, plus the count.
+    pub(crate) async fn page<R, T>(
+        &self,
+        from_where: Sql,
+        columns: &str,
+        page: PageRequest,
+        convert: impl Fn(R) -> Result<T>,
+    ) -> Result<Page<T>>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let body = from_where.text.clone();
+        let count = Sql {
+            text: format!("SELECT COUNT(*) {body}"),
+            args: from_where.args.clone(),
+        };
+        let (total,): (i64,) = count.query_as().fetch_one(&self.read).await?;
+        let select = Sql {
+            text: format!("SELECT {columns} {body} ORDER BY created_at DESC, id DESC{}", page_clause(page)),
+            args: from_where.args,
+        };
+        let rows: Vec<R> = select.query_as().fetch_all(&self.read).await?;
+        let items = rows.into_iter().map(convert).collect::<Result<_>>()?;
+        Ok(Page { items, total, request: page })
+    }
+
+    /// ANDs `metadata.key = value` for each pair.
+    pub(crate) fn metadata_filter(&self, sql: &mut Sql, pairs: &[(String, String)]) {
+        for (key, value) in pairs {
+            let k = sql.arg(Arg::Text(key.clone()));
+            let v = sql.arg(Arg::Text(value.clone()));
+            sql.text.push_str(" AND ");
+            sql.text.push_str(&self.backend.json_field_eq("metadata", k, v));
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The write path shared by every session use-case: load under lock, persist what the state
+//! machine decided (session row, timeline, events, order) and announce it, all in one
+//! transaction.
+
+use super::SqlStore;
+use crate::notify::{Notice, CHANNEL};
+use crate::rows::{ms, SessionRow, SESSION_COLUMNS};
+use crate::{Backend, Result, Scope, StoreError};
+use kassa_core::event::{Entry, EventType, SessionEvent, TimelineEntry};
+use kassa_core::machine::Applied;
+use kassa_core::order::Order;
+use kassa_core::session::Session;
+use kassa_core::{EventId, SessionId, Timestamp};
+
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// `WHERE` clause that limits a session query to what `scope` may see; binds `$2`.
+pub(crate) fn scope_clause(scope: Scope) -> (&'static str, String) {
+    match scope {
+        Scope::Merchant(m) => ("merchant_id = $2", m.to_string()),
+        Scope::Device(d) => ("device_id = $2", d.to_string()),
+    }
+}
+
+impl SqlStore {
+    /// Loads a session visible to `scope`, locked for this transaction on PostgreSQL.
+    pub(crate) async fn load_locked(
+        &self,
+        tx: &mut Tx<'_>,
+        scope: Scope,
+        id: SessionId,
+    ) -> Result<(Session, i64)> {
+        let (clause, who) = scope_clause(scope);
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1 AND {clause}{}",
+            self.backend.for_update()
+        );
+        let row: Option<SessionRow> = sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .bind(who)
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.ok_or(StoreError::NotFound)?.into_session()
+    }
+
+    /// Writes everything one `apply` produced. `version` is the row version that was loaded,
+    /// or `None` for a new session. Returns the notice to publish after commit.
+    pub(crate) async fn persist(
+        &self,
+        tx: &mut Tx<'_>,
+        session: &Session,
+        version: Option<i64>,
+        applied: &Applied,
+        now: Timestamp,
+    ) -> Result<Notice> {
+        match version {
+            None => insert_session(tx, session).await?,
+            Some(v) => update_session(tx, session, v).await?,
+        }
+        for entry in &applied.entries {
+            insert_entry(tx, session.id, entry).await?;
+        }
+        for event in &applied.events {
+            insert_event(tx, session, event).await?;
+            if event.event_type == EventType::SessionFinalized {
+                insert_order(tx, session, now).await?;
+            }
+        }
+        let notice = Notice {
+            session_id: session.id,
+            merchant_id: session.merchant_id,
+            device_id: session.device_id,
+            status: session.status,
+            has_events: !applied.events.is_empty(),
+        };
+        if self.backend == Backend::Postgres {
+            // Delivered by PostgreSQL only if and when this transaction commits.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(serde_json::to_string(&notice)?)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(notice)
+    }
+
+    /// Publishes in-process after commit; PostgreSQL's notices arrive through the listener.
+    pub(crate) fn announce(&self, notice: Notice) {
+        if self.backend == Backend::Sqlite {
+            self.publish(vec![notice]);
+        }
+    }
+}
+
+async fn insert_session(tx: &mut Tx<'_>, s: &Session) -> Result<()> {
+    let items = serde_json::to_string(s.cart.items())?;
+    sqlx::query(&format!(
+        "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, 1)"
+    ))
+    .bind(s.id.to_string())
+    .bind(s.merchant_id.to_string())
+    .bind(s.device_id.to_string())
+    .bind(s.location_id.map(|l| l.to_string()))
+    .bind(s.status.as_str())
+    .bind(s.cart.order_amount())
+    .bind(s.cart.order_tax_amount())
+    .bind(s.cart.currency().code())
+    .bind(items)
+    .bind(s.purchase_started_at.map(ms))
+    .bind(s.purchase_completed_at.map(ms))
+    .bind(s.merchant_reference1.as_deref())
+    .bind(s.merchant_reference2.as_deref())
+    .bind(ms(s.created_at))
+    .bind(ms(s.updated_at))
+    .bind(ms(s.expires_at))
+    .bind(s.payment_method.map(|m| m.as_str()))
+    .bind(s.attempts)
+    .bind(s.failure_reason.map(|f| f.as_str()))
+    .bind(s.order_id.map(|o| o.to_string()))
+    .bind(i64::from(s.auto_capture))
+    .bind(s.last_sequence)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::Conflict(_) => StoreError::DeviceBusy,
+        other => other,
+    })?;
+    Ok(())
+}
+
+async fn update_session(tx: &mut Tx<'_>, s: &Session, version: i64) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE sessions SET status = $1, updated_at = $2, payment_method = $3, attempts = $4, \
+         failure_reason = $5, order_id = $6, purchase_completed_at = $7, last_sequence = $8, \
+         version = version + 1 WHERE id = $9 AND version = $10",
+    )
+    .bind(s.status.as_str())
+    .bind(ms(s.updated_at))
+    .bind(s.payment_method.map(|m| m.as_str()))
+    .bind(s.attempts)
+    .bind(s.failure_reason.map(|f| f.as_str()))
+    .bind(s.order_id.map(|o| o.to_string()))
+    .bind(s.purchase_completed_at.map(ms))
+    .bind(s.last_sequence)
+    .bind(s.id.to_string())
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        // Only another process writing without the lock could get here.
+        return Err(StoreError::Conflict("session changed concurrently".into()));
+    }
+    Ok(())
+}
+
+async fn insert_entry(tx: &mut Tx<'_>, session: SessionId, e: &TimelineEntry) -> Result<()> {
+    let q = sqlx::query(
+        "INSERT INTO session_timeline (session_id, sequence, kind, from_status, to_status, actor, \
+         attempt_id, outcome, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(session.to_string())
+    .bind(e.sequence);
+    let q = match &e.entry {
+        Entry::Transition { from, to, actor } => q
+            .bind("transition")
+            .bind(from.map(|s| s.as_str()))
+            .bind(Some(to.as_str()))
+            .bind(Some(actor.as_str()))
+            .bind(None::<String>)
+            .bind(None::<String>),
+        Entry::Attempt {
+            attempt_id,
+            outcome,
+        } => q
+            .bind("attempt")
+            .bind(None::<String>)
+            .bind(None::<String>)
+            .bind(None::<String>)
+            .bind(Some(attempt_id.to_string()))
+            .bind(Some(outcome.as_str())),
+    };
+    q.bind(ms(e.at)).execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn insert_event(tx: &mut Tx<'_>, s: &Session, e: &SessionEvent) -> Result<()> {
+    let failure = matches!(
+        e.event_type,
+        EventType::PaymentFailed | EventType::SessionFailed
+    )
+    .then_some(s.failure_reason)
+    .flatten();
+    let order = (e.event_type == EventType::SessionFinalized)
+        .then_some(s.order_id)
+        .flatten();
+    sqlx::query(
+        "INSERT INTO events (id, merchant_id, type, session_id, sequence, status, previous_status, \
+         order_id, failure_reason, merchant_reference1, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(EventId::from_random(rand::random()).to_string())
+    .bind(s.merchant_id.to_string())
+    .bind(e.event_type.as_str())
+    .bind(s.id.to_string())
+    .bind(e.sequence)
+    .bind(e.status.as_str())
+    .bind(e.previous_status.map(|p| p.as_str()))
+    .bind(order.map(|o| o.to_string()))
+    .bind(failure.map(|f| f.as_str()))
+    .bind(s.merchant_reference1.as_deref())
+    .bind(ms(e.at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_order(tx: &mut Tx<'_>, s: &Session, now: Timestamp) -> Result<()> {
+    let order_id = s
+        .order_id
+        .ok_or_else(|| StoreError::Corrupt("finalized session without order id".into()))?;
+    let order = Order::from_session(s, order_id, now);
+    sqlx::query(
+        "INSERT INTO orders (id, merchant_id, session_id, document, version, created_at) \
+         VALUES ($1, $2, $3, $4, 1, $5)",
+    )
+    .bind(order.id.to_string())
+    .bind(order.merchant_id.to_string())
+    .bind(order.session_id.to_string())
+    .bind(serde_json::to_string(&order)?)
+    .bind(ms(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! Session use-cases: create, read, list, commands (activate, cancel, expire) and finalize.
+
+use super::devices::lock_device;
+use super::session_tx::{scope_clause, Tx};
+use super::{page_clause, Arg, Sql, SqlStore};
+use crate::model::*;
+use crate::notify::Notice;
+use crate::rows::{id, ms, opt_id, ts, SessionRow, TimelineRow, SESSION_COLUMNS};
+use crate::stores::{AttemptResult, SessionStore};
+use crate::{Result, StoreError};
+use async_trait::async_trait;
+use kassa_core::event::TimelineEntry;
+use kassa_core::machine::{self, Command, Policy};
+use kassa_core::session::{NewSession, PaymentOutcome, Session, SessionStatus};
+use kassa_core::{AttemptId, DeviceId, LocationId, MerchantId, SessionId, Timestamp};
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    #[tracing::instrument(skip_all, fields(session.id = %new.id))]
+    async fn create_session(&self, mut new: NewSession, now: Timestamp) -> Result<Session> {
+        let mut tx = self.write.begin().await?;
+        new.location_id = self.check_device(&mut tx, &new).await?;
+        let stale = self.expire_stale_on_device(&mut tx, new.device_id, now).await?;
+        let (mut session, created) = machine::create(new, now);
+        let applied = machine::apply(&mut session, &[created], now);
+        let notice = self.persist(&mut tx, &session, None, &applied, now).await?;
+        tx.commit().await?;
+        stale.into_iter().for_each(|n| self.announce(n));
+        self.announce(notice);
+        Ok(session)
+    }
+
+    async fn get_session(&self, scope: Scope, id: SessionId) -> Result<Option<Session>> {
+        let (clause, who) = scope_clause(scope);
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1 AND {clause}");
+        let row: Option<SessionRow> = sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .bind(who)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(SessionRow::into_session).transpose()?.map(|(s, _)| s))
+    }
+
+    async fn list_sessions(
+        &self,
+        merchant: MerchantId,
+        filter: &SessionFilter,
+        page: PageRequest,
+    ) -> Result<Page<Session>> {
+        let mut sql = Sql::new("FROM sessions WHERE merchant_id = $1");
+        sql.arg(Arg::Text(merchant.to_string()));
+        status_filter(&mut sql, &filter.statuses);
+        if let Some(device) = filter.device_id {
+            sql.and("device_id = $?", Arg::Text(device.to_string()));
+        }
+        if let Some(location) = filter.location_id {
+            sql.and("location_id = $?", Arg::Text(location.to_string()));
+        }
+        if let Some(reference) = &filter.merchant_reference1 {
+            sql.and("merchant_reference1 = $?", Arg::Text(reference.clone()));
+        }
+        if let Some(after) = filter.created_after {
+            sql.and("created_at > $?", Arg::Int(ms(after)));
+        }
+        self.page(sql, SESSION_COLUMNS, page, |r: SessionRow| {
+            r.into_session().map(|(s, _)| s)
+        })
+        .await
+    }
+
+    async fn device_sessions(
+        &self,
+        device: DeviceId,
+        statuses: &[SessionStatus],
+    ) -> Result<Vec<Session>> {
+        let mut sql = Sql::new(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1"
+        ));
+        sql.arg(Arg::Text(device.to_string()));
+        status_filter(&mut sql, statuses);
+        sql.text.push_str(" ORDER BY created_at DESC");
+        sql.text.push_str(&page_clause(PageRequest { number: 0, size: 100 }));
+        let rows: Vec<SessionRow> = sql.query_as().fetch_all(&self.read).await?;
+        rows.into_iter()
+            .map(|r| r.into_session().map(|(s, _)| s))
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(session.id = %id))]
+    async fn command_session(
+        &self,
+        scope: Scope,
+        id: SessionId,
+        command: Command,
+        now: Timestamp,
+        policy: Policy,
+    ) -> Result<Session> {
+        let mut tx = self.write.begin().await?;
+        let (mut session, version) = self.load_locked(&mut tx, scope, id).await?;
+        let decision = machine::decide(&session, &command, now, policy);
+        self.commit_decision(tx, &mut session, version, &decision.changes, now)
+            .await?;
+        match decision.refusal {
+            Some(refusal) => Err(refusal.into()),
+            None => Ok(session),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(session.id = %id))]
+    async fn finalize_session(
+        &self,
+        scope: Scope,
+        id: SessionId,
+        attempt_id: AttemptId,
+        command: Command,
+        now: Timestamp,
+        policy: Policy,
+    ) -> Result<AttemptResult> {
+        let mut tx = self.write.begin().await?;
+        let (mut session, version) = self.load_locked(&mut tx, scope, id).await?;
+        if let Some(first) = find_attempt(&mut tx, attempt_id, id).await? {
+            return Ok(first);
+        }
+        let decision = machine::decide(&session, &command, now, policy);
+        if let (Some(refusal), true) = (&decision.refusal, decision.changes.is_empty()) {
+            return Err(refusal.clone().into());
+        }
+        let Command::Finalize { outcome, .. } = command else {
+            return Err(StoreError::Corrupt("finalize without a finalize command".into()));
+        };
+        let applied = machine::apply(&mut session, &decision.changes, now);
+        let notice = self.persist(&mut tx, &session, Some(version), &applied, now).await?;
+        if decision.refusal.is_none() {
+            record_attempt(&mut tx, attempt_id, &session, outcome, now).await?;
+        }
+        tx.commit().await?;
+        self.announce(notice);
+        match decision.refusal {
+            Some(refusal) => Err(refusal.into()),
+            None => Ok(AttemptResult {
+                outcome,
+                session,
+                replayed: false,
+            }),
+        }
+    }
+
+    async fn timeline(&self, scope: Scope, id: SessionId) -> Result<Option<Vec<TimelineEntry>>> {
+        if self.get_session(scope, id).await?.is_none() {
+            return Ok(None);
+        }
+        let rows: Vec<TimelineRow> = sqlx::query_as(
+            "SELECT sequence, kind, from_status, to_status, actor, attempt_id, outcome, at \
+             FROM session_timeline WHERE session_id = $1 ORDER BY sequence",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(TimelineEntry::try_from)
+            .collect::<Result<_>>()
+            .map(Some)
+    }
+
+    async fn expire_due(&self, now: Timestamp, limit: i64) -> Result<usize> {
+        let due: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, merchant_id FROM sessions WHERE status IN ('CREATED', 'ACTIVE') \
+             AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+        )
+        .bind(ms(now))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        let mut expired = 0;
+        for (session, merchant) in due {
+            let scope = Scope::Merchant(id(&merchant)?);
+            let result = self
+                .command_session(scope, id(&session)?, Command::Expire, now, Policy::default())
+                .await;
+            match result {
+                Ok(s) if s.status == SessionStatus::Expired => expired += 1,
+                // Another node or a racing command got there first.
+                Ok(_) | Err(StoreError::Refused(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(expired)
+    }
+
+    async fn next_expiry(&self) -> Result<Option<Timestamp>> {
+        let (next,): (Option<i64>,) = sqlx::query_as(
+            "SELECT MIN(expires_at) FROM sessions WHERE status IN ('CREATED', 'ACTIVE')",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        next.map(ts).transpose()
+    }
+}
+
+impl SqlStore {
+    /// Persists the changes of a decision (if any) and commits.
+    async fn commit_decision(
+        &self,
+        mut tx: Tx<'_>,
+        session: &mut Session,
+        version: i64,
+        changes: &[machine::Change],
+        now: Timestamp,
+    ) -> Result<()> {
+        if changes.is_empty() {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        let applied = machine::apply(session, changes, now);
+        let notice = self.persist(&mut tx, session, Some(version), &applied, now).await?;
+        tx.commit().await?;
+        self.announce(notice);
+        Ok(())
+    }
+
+    /// Locks the device and returns the session's location: the one asked for, which the
+    /// device must be at, or else the device's own.
+    async fn check_device(&self, tx: &mut Tx<'_>, new: &NewSession) -> Result<Option<LocationId>> {
+        let device_location = lock_device(self, tx, new.merchant_id, new.device_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => StoreError::bad_reference(
+                    "device_id",
+                    format!("no device {} for this merchant", new.device_id),
+                ),
+                other => other,
+            })?;
+        let device_location: Option<LocationId> = opt_id(device_location.as_deref())?;
+        match new.location_id {
+            Some(wanted) if device_location != Some(wanted) => Err(StoreError::bad_reference(
+                "device_id",
+                format!("device {} is not at location {wanted}", new.device_id),
+            )),
+            Some(wanted) => Ok(Some(wanted)),
+            None => Ok(device_location),
+        }
+    }
+
+    /// A session past its deadline must not keep its device busy until the sweeper runs.
+    async fn expire_stale_on_device(
+        &self,
+        tx: &mut Tx<'_>,
+        device: DeviceId,
+        now: Timestamp,
+    ) -> Result<Option<Notice>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1 \
+             AND status IN ('CREATED', 'ACTIVE') AND expires_at <= $2{}",
+            self.backend.for_update()
+        );
+        let stale: Option<SessionRow> = sqlx::query_as(&sql)
+            .bind(device.to_string())
+            .bind(ms(now))
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(row) = stale else { return Ok(None) };
+        let (mut session, version) = row.into_session()?;
+        let decision = machine::decide(&session, &Command::Expire, now, Policy::default());
+        let applied = machine::apply(&mut session, &decision.changes, now);
+        let notice = self.persist(tx, &session, Some(version), &applied, now).await?;
+        Ok(Some(notice))
+    }
+}
+
+fn status_filter(sql: &mut Sql, statuses: &[SessionStatus]) {
+    if statuses.is_empty() {
+        return;
+    }
+    let placeholders: Vec<String> = statuses
+        .iter()
+        .map(|s| format!("${}", sql.arg(Arg::Text(s.as_str().into()))))
+        .collect();
+    sql.text
+        .push_str(&format!(" AND status IN ({})", placeholders.join(", ")));
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    session_id: String,
+    outcome: String,
+    snapshot: String,
+}
+
+async fn find_attempt(
+    tx: &mut Tx<'_>,
+    attempt: AttemptId,
+    session: SessionId,
+) -> Result<Option<AttemptResult>> {
+    let row: Option<AttemptRow> =
+        sqlx::query_as("SELECT session_id, outcome, snapshot FROM attempts WHERE attempt_id = $1")
+            .bind(attempt.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.session_id != session.to_string() {
+        return Err(StoreError::Conflict(
+            "attempt_id was already used for another session".into(),
+        ));
+    }
+    Ok(Some(AttemptResult {
+        outcome: crate::rows::parsed(&row.outcome, PaymentOutcome::parse)?,
+        session: serde_json::from_str(&row.snapshot)?,
+        replayed: true,
+    }))
+}
+
+async fn record_attempt(
+    tx: &mut Tx<'_>,
+    attempt: AttemptId,
+    session: &Session,
+    outcome: PaymentOutcome,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO attempts (attempt_id, session_id, outcome, snapshot, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(attempt.to_string())
+    .bind(session.id.to_string())
+    .bind(outcome.as_str())
+    .bind(serde_json::to_string(session)?)
+    .bind(ms(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
