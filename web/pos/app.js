@@ -370,8 +370,9 @@ function tick() {
   const now = Date.now();
   for (const el of dom.main.querySelectorAll('[data-countdown-to]')) {
     const left = Date.parse(el.dataset.countdownTo) - now;
-    el.textContent = `${el.dataset.prefix || ''}${formatCountdown(left)}`;
-    el.classList.toggle('is-urgent', left < 30000);
+    const text = el.dataset.seconds ? `${Math.max(0, Math.ceil(left / 1000))} s` : formatCountdown(left);
+    el.textContent = `${el.dataset.prefix || ''}${text}`;
+    if (el.dataset.urgent) el.classList.toggle('is-urgent', left < 30000);
   }
   const s = state.session;
   if (!s) return;

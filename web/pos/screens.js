@@ -47,8 +47,12 @@ function actionButton(state, key, attrs, ...children) {
   }, ...children);
 }
 
-const countdown = (iso, prefix) => iso
-  ? h('span', { class: 'countdown', 'data-countdown-to': iso, 'data-prefix': prefix }, '')
+// Filled in and kept ticking by app.js; `urgent` turns it red in the last 30 s.
+const countdown = (iso, prefix, { urgent = true, seconds = false } = {}) => iso
+  ? h('span', {
+    class: 'countdown', 'data-countdown-to': iso, 'data-prefix': prefix,
+    'data-urgent': urgent ? '1' : null, 'data-seconds': seconds ? '1' : null,
+  }, '')
   : null;
 
 // ---------------------------------------------------------------- pairing
@@ -201,19 +205,22 @@ export function receiptScreen(s, act) {
   } catch {
     qr = h('div', { class: 'qr qr-missing', testid: 'receipt-qr', 'data-value': receiptText }, receiptText);
   }
+  const count = (s.order_items || []).length;
+  // Summary first (what the clerk and customer need at a glance, and the
+  // button to move on); the itemised list follows, scrolled to on a phone.
   return h('section', { class: 'screen screen-receipt', testid: 'screen-receipt' },
     h('div', { class: 'receipt card' },
       h('div', { class: 'result-icon ok' }, icon('check')),
       h('h1', {}, 'Payment approved'),
       h('p', { class: 'big-amount amount', testid: 'receipt-amount' }, formatMoney(s.order_amount, cur)),
       h('p', { class: 'muted' }, [methodLabel(s.payment_method), formatDateTime(s.purchase_completed_at || s.updated_at)].filter(Boolean).join(' · ')),
-      h('ul', { class: 'lines compact' }, itemRows(s)),
-      totals(s, 'receipt-total'),
-      h('p', { class: 'order-id' }, 'Order ', h('code', { testid: 'receipt-order-id' }, s.order_id || '—'))),
-    h('div', { class: 'receipt-side card' },
       qr,
-      h('p', { class: 'muted' }, 'Scan for the receipt'),
-      h('button', { type: 'button', class: 'btn btn-primary btn-lg', testid: 'done', onclick: act.done }, 'New sale')));
+      h('p', { class: 'order-id' }, 'Order ', h('code', { testid: 'receipt-order-id' }, s.order_id || '—')),
+      h('button', { type: 'button', class: 'btn btn-primary btn-lg', testid: 'done', onclick: act.done }, 'New sale')),
+    h('div', { class: 'receipt-items card' },
+      h('div', { class: 'card-head' }, h('h2', {}, 'Items'), h('span', { class: 'muted' }, `${count} ${count === 1 ? 'line' : 'lines'}`)),
+      h('ul', { class: 'lines compact' }, itemRows(s)),
+      totals(s, 'receipt-total')));
 }
 
 // ---------------------------------------------------------------- terminal
@@ -236,7 +243,7 @@ export function terminalScreen(s, state, act) {
       h('p', { class: 'big-amount amount muted-amount' }, formatMoney(s.order_amount, cur)),
       h('p', { class: 'muted' }, view.sub),
       h('button', { type: 'button', class: 'btn btn-primary btn-lg', testid: 'done', onclick: act.done }, 'Done'),
-      state.autoReturnAt ? h('p', { class: 'muted small' }, countdown(new Date(state.autoReturnAt).toISOString(), 'Returning in ')) : null));
+      state.autoReturnAt ? h('p', { class: 'muted small' }, countdown(new Date(state.autoReturnAt).toISOString(), 'Returning in ', { urgent: false, seconds: true })) : null));
 }
 
 export { icon };

@@ -86,7 +86,8 @@ fn item_count_is_bounded() {
 
 #[test]
 fn each_item_rule_names_its_path() {
-    let cases: Vec<(fn(&mut LineItem), &str)> = vec![
+    type Case = (fn(&mut LineItem), &'static str);
+    let cases: Vec<Case> = vec![
         (|i| i.name = "".into(), "order_items[1].name"),
         (|i| i.name = "n".repeat(256), "order_items[1].name"),
         (

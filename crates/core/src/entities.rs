@@ -84,9 +84,14 @@ impl EnrollmentStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Consumed, Self::Expired, Self::Cancelled]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        [
+            Self::Pending,
+            Self::Consumed,
+            Self::Expired,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
     }
 }
 
@@ -145,4 +150,3 @@ pub struct DevicePatch {
     pub metadata: Option<Metadata>,
     pub location_id: Option<LocationId>,
 }
-

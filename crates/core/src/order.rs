@@ -46,6 +46,19 @@ pub struct Order {
     pub created_at: Timestamp,
 }
 
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Authorized => "AUTHORIZED",
+            Self::Captured => "CAPTURED",
+            Self::PartCaptured => "PART_CAPTURED",
+            Self::Cancelled => "CANCELLED",
+            Self::Refunded => "REFUNDED",
+            Self::PartRefunded => "PART_REFUNDED",
+        }
+    }
+}
+
 impl Order {
     /// The order a successful attempt creates; captured in full when the session asked for it.
     pub fn from_session(session: &Session, id: OrderId, now: Timestamp) -> Self {
@@ -128,8 +141,8 @@ impl Order {
     pub fn cancel(&mut self) -> Result<(), DomainError> {
         if self.captured_amount() > 0 {
             return Err(DomainError::not_allowed(format!(
-                "cannot cancel an order that is {:?}: refund it instead",
-                self.status()
+                "cannot cancel an order that is {}: refund it instead",
+                self.status().as_str()
             )));
         }
         self.cancelled = true;

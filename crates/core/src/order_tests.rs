@@ -262,7 +262,6 @@ fn cancel_after_any_capture_is_not_allowed() {
 }
 
 #[test]
-#[ignore = "BUG: Order::cancel formats the status with {:?} (\"PartCaptured\"), not the contract's PART_CAPTURED"]
 fn cancel_refusal_names_the_status_as_the_contract_spells_it() {
     let mut o = order(false);
     o.capture(op(1)).unwrap();

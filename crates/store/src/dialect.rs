@@ -15,7 +15,9 @@ impl Backend {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres)
         } else {
-            Err(StoreError::UnsupportedUrl(url.split(':').next().unwrap_or("").into()))
+            Err(StoreError::UnsupportedUrl(
+                url.split(':').next().unwrap_or("").into(),
+            ))
         }
     }
 

@@ -14,7 +14,10 @@ pub enum StoreError {
     DeviceBusy,
     /// A referenced object (device, location) does not exist for this merchant.
     #[error("{field}: {message}")]
-    BadReference { field: &'static str, message: String },
+    BadReference {
+        field: &'static str,
+        message: String,
+    },
     /// The domain refused the command (state or amount rules).
     #[error(transparent)]
     Refused(#[from] DomainError),

@@ -2,7 +2,7 @@
 
 pub use kassa_core::entities::*;
 use kassa_core::session::SessionStatus;
-use kassa_core::{DeviceId, LocationId, Timestamp};
+use kassa_core::{DeviceId, LocationId, MerchantId, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {

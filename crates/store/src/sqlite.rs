@@ -17,7 +17,9 @@ pub async fn open(url: &str) -> Result<SqlStore> {
         AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(30))
-            .after_connect(|conn, _| Box::pin(async move { conn.execute(PRAGMAS).await.map(|_| ()) }))
+            .after_connect(|conn, _| {
+                Box::pin(async move { conn.execute(PRAGMAS).await.map(|_| ()) })
+            })
     };
     let write = pool(1).connect(url).await?;
     let read = pool(4).connect(url).await?;

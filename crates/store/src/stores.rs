@@ -9,8 +9,8 @@ use kassa_core::machine::{Command, Policy};
 use kassa_core::order::Order;
 use kassa_core::session::{NewSession, PaymentOutcome, Session, SessionStatus};
 use kassa_core::{
-    AttemptId, DeviceId, EnrollmentId, EventId, LocationId, MerchantId, OrderId,
-    SessionId, Timestamp,
+    AttemptId, DeviceId, EnrollmentId, EventId, LocationId, MerchantId, OrderId, SessionId,
+    Timestamp,
 };
 
 #[async_trait]
@@ -32,8 +32,11 @@ pub trait MerchantStore: Send + Sync {
 pub trait PlaceStore: Send + Sync {
     async fn create_location(&self, location: &Location) -> Result<()>;
     async fn get_location(&self, merchant: MerchantId, id: LocationId) -> Result<Option<Location>>;
-    async fn list_locations(&self, merchant: MerchantId, page: PageRequest)
-        -> Result<Page<Location>>;
+    async fn list_locations(
+        &self,
+        merchant: MerchantId,
+        page: PageRequest,
+    ) -> Result<Page<Location>>;
     async fn create_enrollment(&self, enrollment: &Enrollment) -> Result<()>;
     async fn get_enrollment(
         &self,
@@ -220,8 +223,11 @@ pub struct EventFilter {
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// Events oldest first. `NotFound` if `after` names an event this merchant does not have.
-    async fn list_events(&self, merchant: MerchantId, filter: &EventFilter)
-        -> Result<Vec<StoredEvent>>;
+    async fn list_events(
+        &self,
+        merchant: MerchantId,
+        filter: &EventFilter,
+    ) -> Result<Vec<StoredEvent>>;
     /// Committed changes, for push, long-polls and the webhook dispatcher. Every node's
     /// commits arrive here (PostgreSQL `LISTEN/NOTIFY` across nodes).
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Notice>;

@@ -29,7 +29,8 @@ pub async fn fresh_database_url(backend: Backend) -> Result<String> {
             let admin = pg_admin_url();
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await?;
             drop_stale(&mut conn, secs).await?;
-            conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+            conn.execute(format!("CREATE DATABASE {name}").as_str())
+                .await?;
             let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
             Ok(format!("{base}/{name}"))
         }

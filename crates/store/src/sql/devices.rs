@@ -83,7 +83,10 @@ impl DeviceStore for SqlStore {
             sql.and("location_id = $?", Arg::Text(location.to_string()));
         }
         self.metadata_filter(&mut sql, &filter.metadata);
-        self.page(sql, DEVICE_COLUMNS, page, |r: DeviceRow| Device::try_from(r)).await
+        self.page(sql, DEVICE_COLUMNS, page, |r: DeviceRow| {
+            Device::try_from(r)
+        })
+        .await
     }
 
     async fn update_device(
@@ -92,7 +95,11 @@ impl DeviceStore for SqlStore {
         id: DeviceId,
         patch: &DevicePatch,
     ) -> Result<Device> {
-        let metadata = patch.metadata.as_ref().map(serde_json::to_string).transpose()?;
+        let metadata = patch
+            .metadata
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?;
         let done = sqlx::query(
             "UPDATE devices SET name = COALESCE($1, name), metadata = COALESCE($2, metadata), \
              location_id = COALESCE($3, location_id) \
@@ -108,11 +115,18 @@ impl DeviceStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        self.get_device(merchant, id).await?.ok_or(StoreError::NotFound)
+        self.get_device(merchant, id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     #[tracing::instrument(skip_all, fields(device.id = %id))]
-    async fn delete_device(&self, merchant: MerchantId, id: DeviceId, now: Timestamp) -> Result<()> {
+    async fn delete_device(
+        &self,
+        merchant: MerchantId,
+        id: DeviceId,
+        now: Timestamp,
+    ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         lock_device(self, &mut tx, merchant, id).await?;
         let (open,): (i64,) = sqlx::query_as(
@@ -125,12 +139,14 @@ impl DeviceStore for SqlStore {
             return Err(DomainError::not_allowed("the device has an open session").into());
         }
         // The token hash is unique, so a revoked device keeps a unique, unmatchable value.
-        sqlx::query("UPDATE devices SET deleted_at = $1, token_hash = $2, push_token = NULL WHERE id = $3")
-            .bind(ms(now))
-            .bind(format!("revoked:{id}"))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE devices SET deleted_at = $1, token_hash = $2, push_token = NULL WHERE id = $3",
+        )
+        .bind(ms(now))
+        .bind(format!("revoked:{id}"))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

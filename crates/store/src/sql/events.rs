@@ -65,7 +65,9 @@ impl EventStore for SqlStore {
         merchant: MerchantId,
         filter: &EventFilter,
     ) -> Result<Vec<StoredEvent>> {
-        let mut sql = Sql::new(format!("SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1"));
+        let mut sql = Sql::new(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1"
+        ));
         sql.arg(Arg::Text(merchant.to_string()));
         if let Some(after) = &filter.after {
             let seq = self.event_seq(merchant, after).await?;
@@ -77,8 +79,10 @@ impl EventStore for SqlStore {
         if let Some(s) = filter.session_id {
             sql.and("session_id = $?", Arg::Text(s.to_string()));
         }
-        sql.text
-            .push_str(&format!(" ORDER BY seq LIMIT {}", filter.limit.clamp(1, 1000)));
+        sql.text.push_str(&format!(
+            " ORDER BY seq LIMIT {}",
+            filter.limit.clamp(1, 1000)
+        ));
         let rows: Vec<EventRow> = sql.query_as().fetch_all(&self.read).await?;
         rows.into_iter().map(StoredEvent::try_from).collect()
     }

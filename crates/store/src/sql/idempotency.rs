@@ -38,7 +38,7 @@ impl IdempotencyStore for SqlStore {
             .fetch_optional(&mut *tx)
             .await?;
         let claim = match row {
-            Some(row) if row.created_at >= ms(since) => return Ok(judge(row, fingerprint)?),
+            Some(row) if row.created_at >= ms(since) => return judge(row, fingerprint),
             Some(_) => {
                 // Past the retention window: the key is free again.
                 sqlx::query(
@@ -118,7 +118,11 @@ fn judge(row: KeyRow, fingerprint: &str) -> Result<IdempotencyClaim> {
     let (Some(status), Some(body)) = (row.status_code, row.body) else {
         return Ok(IdempotencyClaim::InProgress);
     };
-    let headers = row.headers.as_deref().map(serde_json::from_str).transpose()?;
+    let headers = row
+        .headers
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()?;
     Ok(IdempotencyClaim::Replay(StoredResponse {
         status: u16::try_from(status).unwrap_or(500),
         headers: headers.unwrap_or_default(),

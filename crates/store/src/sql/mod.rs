@@ -8,15 +8,15 @@ mod idempotency;
 mod merchants;
 mod orders;
 mod places;
-mod sessions;
 mod session_tx;
+mod sessions;
 
 use crate::notify::Notice;
 use crate::{Backend, Result};
 use sqlx::any::AnyArguments;
-use sqlx::AnyPool;
 use sqlx::query::QueryAs;
 use sqlx::Any;
+use sqlx::AnyPool;
 use tokio::sync::broadcast;
 
 pub struct SqlStore {
@@ -41,8 +41,16 @@ impl SqlStore {
 
     pub async fn migrate(&self) -> Result<()> {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.write).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.write).await?,
+            Backend::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.write)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.write)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -93,7 +101,8 @@ impl Sql {
     pub fn and(&mut self, condition: &str, arg: Arg) {
         let n = self.arg(arg);
         self.text.push_str(" AND ");
-        self.text.push_str(&condition.replace("$?", &format!("${n}")));
+        self.text
+            .push_str(&condition.replace("$?", &format!("${n}")));
     }
 
     pub fn query_as<T>(&self) -> QueryAs<'_, Any, T, AnyArguments<'_>>

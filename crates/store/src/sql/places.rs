@@ -35,7 +35,8 @@ impl PlaceStore for SqlStore {
     }
 
     async fn get_location(&self, merchant: MerchantId, id: LocationId) -> Result<Option<Location>> {
-        let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE id = $1 AND merchant_id = $2");
+        let sql =
+            format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE id = $1 AND merchant_id = $2");
         let row: Option<LocationRow> = sqlx::query_as(&sql)
             .bind(id.to_string())
             .bind(merchant.to_string())
@@ -44,10 +45,17 @@ impl PlaceStore for SqlStore {
         row.map(Location::try_from).transpose()
     }
 
-    async fn list_locations(&self, merchant: MerchantId, page: PageRequest) -> Result<Page<Location>> {
+    async fn list_locations(
+        &self,
+        merchant: MerchantId,
+        page: PageRequest,
+    ) -> Result<Page<Location>> {
         let mut sql = Sql::new("FROM locations WHERE merchant_id = $1");
         sql.arg(Arg::Text(merchant.to_string()));
-        self.page(sql, LOCATION_COLUMNS, page, |r: LocationRow| Location::try_from(r)).await
+        self.page(sql, LOCATION_COLUMNS, page, |r: LocationRow| {
+            Location::try_from(r)
+        })
+        .await
     }
 
     async fn create_enrollment(&self, e: &Enrollment) -> Result<()> {
@@ -67,7 +75,11 @@ impl PlaceStore for SqlStore {
         Ok(())
     }
 
-    async fn get_enrollment(&self, merchant: MerchantId, id: EnrollmentId) -> Result<Option<Enrollment>> {
+    async fn get_enrollment(
+        &self,
+        merchant: MerchantId,
+        id: EnrollmentId,
+    ) -> Result<Option<Enrollment>> {
         let sql = format!(
             "SELECT {ENROLLMENT_COLUMNS} FROM enrollments \
              WHERE id = $1 AND merchant_id = $2 AND status <> 'CANCELLED'"
@@ -96,7 +108,11 @@ impl PlaceStore for SqlStore {
             sql.and("location_id = $?", Arg::Text(location.to_string()));
         }
         self.metadata_filter(&mut sql, &filter.metadata);
-        let page = self.page(sql, ENROLLMENT_COLUMNS, page, |r: EnrollmentRow| Enrollment::try_from(r)).await?;
+        let page = self
+            .page(sql, ENROLLMENT_COLUMNS, page, |r: EnrollmentRow| {
+                Enrollment::try_from(r)
+            })
+            .await?;
         Ok(page.map(|mut e| {
             e.status = e.status_at(now);
             e
@@ -135,12 +151,19 @@ impl SqlStore {
         };
         let (total,): (i64,) = count.query_as().fetch_one(&self.read).await?;
         let select = Sql {
-            text: format!("SELECT {columns} {body} ORDER BY created_at DESC, id DESC{}", page_clause(page)),
+            text: format!(
+                "SELECT {columns} {body} ORDER BY created_at DESC, id DESC{}",
+                page_clause(page)
+            ),
             args: from_where.args,
         };
         let rows: Vec<R> = select.query_as().fetch_all(&self.read).await?;
         let items = rows.into_iter().map(convert).collect::<Result<_>>()?;
-        Ok(Page { items, total, request: page })
+        Ok(Page {
+            items,
+            total,
+            request: page,
+        })
     }
 
     /// ANDs `metadata.key = value` for each pair.
@@ -149,7 +172,8 @@ impl SqlStore {
             let k = sql.arg(Arg::Text(key.clone()));
             let v = sql.arg(Arg::Text(value.clone()));
             sql.text.push_str(" AND ");
-            sql.text.push_str(&self.backend.json_field_eq("metadata", k, v));
+            sql.text
+                .push_str(&self.backend.json_field_eq("metadata", k, v));
         }
     }
 }

@@ -20,7 +20,9 @@ impl SessionStore for SqlStore {
     async fn create_session(&self, mut new: NewSession, now: Timestamp) -> Result<Session> {
         let mut tx = self.write.begin().await?;
         new.location_id = self.check_device(&mut tx, &new).await?;
-        let stale = self.expire_stale_on_device(&mut tx, new.device_id, now).await?;
+        let stale = self
+            .expire_stale_on_device(&mut tx, new.device_id, now)
+            .await?;
         let (mut session, created) = machine::create(new, now);
         let applied = machine::apply(&mut session, &[created], now);
         let notice = self.persist(&mut tx, &session, None, &applied, now).await?;
@@ -38,7 +40,10 @@ impl SessionStore for SqlStore {
             .bind(who)
             .fetch_optional(&self.read)
             .await?;
-        Ok(row.map(SessionRow::into_session).transpose()?.map(|(s, _)| s))
+        Ok(row
+            .map(SessionRow::into_session)
+            .transpose()?
+            .map(|(s, _)| s))
     }
 
     async fn list_sessions(
@@ -79,7 +84,10 @@ impl SessionStore for SqlStore {
         sql.arg(Arg::Text(device.to_string()));
         status_filter(&mut sql, statuses);
         sql.text.push_str(" ORDER BY created_at DESC");
-        sql.text.push_str(&page_clause(PageRequest { number: 0, size: 100 }));
+        sql.text.push_str(&page_clause(PageRequest {
+            number: 0,
+            size: 100,
+        }));
         let rows: Vec<SessionRow> = sql.query_as().fetch_all(&self.read).await?;
         rows.into_iter()
             .map(|r| r.into_session().map(|(s, _)| s))
@@ -126,10 +134,14 @@ impl SessionStore for SqlStore {
             return Err(refusal.clone().into());
         }
         let Command::Finalize { outcome, .. } = command else {
-            return Err(StoreError::Corrupt("finalize without a finalize command".into()));
+            return Err(StoreError::Corrupt(
+                "finalize without a finalize command".into(),
+            ));
         };
         let applied = machine::apply(&mut session, &decision.changes, now);
-        let notice = self.persist(&mut tx, &session, Some(version), &applied, now).await?;
+        let notice = self
+            .persist(&mut tx, &session, Some(version), &applied, now)
+            .await?;
         if decision.refusal.is_none() {
             record_attempt(&mut tx, attempt_id, &session, outcome, now).await?;
         }
@@ -175,7 +187,13 @@ impl SessionStore for SqlStore {
         for (session, merchant) in due {
             let scope = Scope::Merchant(id(&merchant)?);
             let result = self
-                .command_session(scope, id(&session)?, Command::Expire, now, Policy::default())
+                .command_session(
+                    scope,
+                    id(&session)?,
+                    Command::Expire,
+                    now,
+                    Policy::default(),
+                )
                 .await;
             match result {
                 Ok(s) if s.status == SessionStatus::Expired => expired += 1,
@@ -212,7 +230,9 @@ impl SqlStore {
             return Ok(());
         }
         let applied = machine::apply(session, changes, now);
-        let notice = self.persist(&mut tx, session, Some(version), &applied, now).await?;
+        let notice = self
+            .persist(&mut tx, session, Some(version), &applied, now)
+            .await?;
         tx.commit().await?;
         self.announce(notice);
         Ok(())
@@ -262,7 +282,9 @@ impl SqlStore {
         let (mut session, version) = row.into_session()?;
         let decision = machine::decide(&session, &Command::Expire, now, Policy::default());
         let applied = machine::apply(&mut session, &decision.changes, now);
-        let notice = self.persist(tx, &session, Some(version), &applied, now).await?;
+        let notice = self
+            .persist(tx, &session, Some(version), &applied, now)
+            .await?;
         Ok(Some(notice))
     }
 }

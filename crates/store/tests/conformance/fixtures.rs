@@ -9,7 +9,9 @@ use kassa_store::*;
 use std::sync::Arc;
 
 pub async fn store(backend: Backend) -> Arc<SqlStore> {
-    let url = kassa_store::testing::fresh_database_url(backend).await.unwrap();
+    let url = kassa_store::testing::fresh_database_url(backend)
+        .await
+        .unwrap();
     kassa_store::connect(&url).await.unwrap()
 }
 
@@ -45,7 +47,10 @@ pub async fn device(store: &SqlStore, merchant: MerchantId) -> DeviceId {
         created_at: t0(),
         last_seen_at: None,
     };
-    store.create_device(&d, &format!("hash-{}", d.id)).await.unwrap();
+    store
+        .create_device(&d, &format!("hash-{}", d.id))
+        .await
+        .unwrap();
     d.id
 }
 
