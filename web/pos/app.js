@@ -289,6 +289,7 @@ function currentScreen() {
 }
 
 let lastKey = null;
+let lastFailureMark = null;
 
 function render() {
   renderHeader();
@@ -316,6 +317,11 @@ function render() {
   dom.main.replaceChildren(view);
   dom.main.dataset.screen = screen;
   [...dom.main.querySelectorAll('.lines, .screen')].forEach((el, i) => { if (scroll[i]) el.scrollTop = scroll[i]; });
+  // A new decline must be seen even if the clerk had scrolled down to the
+  // simulated-card buttons on a small phone.
+  const failure = dom.main.querySelector('.failure');
+  if (failure && failure.dataset.mark !== lastFailureMark) failure.scrollIntoView({ block: 'center' });
+  lastFailureMark = failure?.dataset.mark ?? lastFailureMark;
   tick();
 }
 

@@ -164,7 +164,7 @@ export function tapScreen(s, state, act) {
   const failed = s.failure_reason && (s.attempts || 0) > (state.dismissedFailure[s.session_id] || 0);
   const card = s.payment_method === 'CARD_TAP' || !s.payment_method;
   const prompt = failed
-    ? h('div', { class: 'failure', role: 'alert' },
+    ? h('div', { class: 'failure', role: 'alert', 'data-mark': `${s.session_id}:${s.attempts}` },
       icon('cross', 'failure-icon'),
       h('p', { class: 'failure-text', testid: 'failure-message' }, `Payment failed — ${reasonLabel(s.failure_reason)}`),
       h('p', { class: 'muted', testid: 'attempts' }, `${s.attempts} ${s.attempts === 1 ? 'attempt' : 'attempts'} so far`),

@@ -1,1 +1,17 @@
-//! placeholder
+//! Kassa's service as a library: configuration, the HTTP API (merchant, POS, playground,
+//! orders, operations), and the background workers. `kassa serve` and the tests build the
+//! same `App`.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod secrets;
+pub mod seed;
+pub mod state;
+pub mod sweeper;
+
+pub use app::App;
+pub use config::{Config, ServerMode};
+pub use state::AppState;

@@ -1,0 +1,178 @@
+//! Locations, enrollments (pairing codes) and devices.
+
+use chrono::{DateTime, Utc};
+use kassa_core::entities;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateLocation {
+    pub name: String,
+    #[serde(default)]
+    pub street_address: Option<String>,
+    #[serde(default)]
+    pub street_address2: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2, e.g. `SE`.
+    #[serde(default)]
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Location {
+    pub id: Uuid,
+    pub merchant_id: Uuid,
+    pub name: String,
+    pub street_address: Option<String>,
+    pub street_address2: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    #[serde(serialize_with = "crate::time::serialize")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::serialize")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&entities::Location> for Location {
+    fn from(l: &entities::Location) -> Self {
+        Self {
+            id: l.id.0,
+            merchant_id: l.merchant_id.0,
+            name: l.name.clone(),
+            street_address: l.street_address.clone(),
+            street_address2: l.street_address2.clone(),
+            postal_code: l.postal_code.clone(),
+            city: l.city.clone(),
+            country: l.country.clone(),
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CreateEnrollment {
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Milliseconds the code stays valid: 60 s .. 7 days, default 2 h.
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Enrollment {
+    pub enrollment_id: Uuid,
+    /// Shown only in the create response: Kassa stores only its hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrollment_code: Option<String>,
+    #[serde(serialize_with = "crate::time::serialize")]
+    pub expires_at: DateTime<Utc>,
+    /// `PENDING`, `CONSUMED`, `EXPIRED` or `CANCELLED`.
+    pub status: String,
+    pub metadata: BTreeMap<String, String>,
+    pub location_id: Option<Uuid>,
+}
+
+impl Enrollment {
+    pub fn new(e: &entities::Enrollment, now: DateTime<Utc>, code: Option<String>) -> Self {
+        Self {
+            enrollment_id: e.id.0,
+            enrollment_code: code,
+            expires_at: e.expires_at,
+            status: e.status_at(now).as_str().into(),
+            metadata: e.metadata.clone(),
+            location_id: e.location_id.map(|l| l.0),
+        }
+    }
+}
+
+/// `POST /ipp/v1/devices`, sent by the POS app with a pairing code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegisterDevice {
+    pub enrollment_code: String,
+    #[serde(default)]
+    pub hardware_id: Option<String>,
+    /// `IOS`, `ANDROID`, `TERMINAL` or `WEB`.
+    pub platform: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// APNs device token or FCM registration token, for native push.
+    #[serde(default)]
+    pub push_token: Option<String>,
+}
+
+/// The device's bearer token; shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Credentials {
+    pub bearer_token: String,
+    #[serde(rename = "issuedAt", serialize_with = "crate::time::serialize")]
+    pub issued_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Device {
+    pub id: Uuid,
+    pub hardware_id: Option<String>,
+    pub merchant_id: Uuid,
+    pub location_id: Option<Uuid>,
+    pub name: Option<String>,
+    /// `IOS`, `ANDROID`, `TERMINAL` or `WEB`.
+    pub platform: String,
+    pub metadata: BTreeMap<String, String>,
+    #[serde(serialize_with = "crate::time::serialize")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::option::serialize")]
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// True while the device's stream is connected and heard from in the last 30 s.
+    pub online: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
+}
+
+impl Device {
+    pub fn new(d: &entities::Device, online: bool, credentials: Option<Credentials>) -> Self {
+        Self {
+            id: d.id.0,
+            hardware_id: d.hardware_id.clone(),
+            merchant_id: d.merchant_id.0,
+            location_id: d.location_id.map(|l| l.0),
+            name: d.name.clone(),
+            platform: d.platform.as_str().into(),
+            metadata: d.metadata.clone(),
+            created_at: d.created_at,
+            last_seen_at: d.last_seen_at,
+            online,
+            credentials,
+        }
+    }
+}
+
+/// `PUT /ipp/v1/devices/{id}`: only the fields sent change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct UpdateDevice {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Replaces the whole metadata map.
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+}
+
+/// `POST /ipp/v1/dev/devices` (playground only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CreateSimulatedDevice {
+    pub name: String,
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}

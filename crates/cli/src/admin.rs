@@ -1,0 +1,90 @@
+//! `kassa admin`: operator commands working on the database directly.
+
+use clap::Subcommand;
+use kassa_core::MerchantId;
+use kassa_server::Config;
+use kassa_store::Mode;
+
+#[derive(Subcommand)]
+pub enum Admin {
+    /// Merchants.
+    #[command(subcommand)]
+    Merchant(MerchantCmd),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+}
+
+#[derive(Subcommand)]
+pub enum MerchantCmd {
+    /// Create a merchant and its first API key; prints {"merchant_id","api_key"}.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "test", value_parser = ["test", "live"])]
+        mode: String,
+    },
+    /// List merchants as JSON lines.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum KeyCmd {
+    /// Create another API key for a merchant; prints {"merchant_id","api_key"}.
+    Create {
+        #[arg(long)]
+        merchant: MerchantId,
+    },
+    /// Revoke a key by its id or by its printed prefix.
+    Revoke {
+        #[arg(long)]
+        key: String,
+    },
+}
+
+pub async fn run(cmd: Admin, config: &Config) -> anyhow::Result<()> {
+    let store = kassa_store::connect(&config.database_url).await?;
+    let now = chrono::Utc::now();
+    match cmd {
+        Admin::Merchant(MerchantCmd::Create { name, mode }) => {
+            let mode = Mode::parse(&mode).unwrap_or(Mode::Test);
+            let (merchant, key) =
+                kassa_server::seed::create_merchant(store.as_ref(), &name, mode, now).await?;
+            println!(
+                "{}",
+                serde_json::json!({"merchant_id": merchant.id, "api_key": key})
+            );
+        }
+        Admin::Merchant(MerchantCmd::List) => {
+            for m in kassa_store::MerchantStore::list_merchants(store.as_ref()).await? {
+                println!(
+                    "{}",
+                    serde_json::json!({"merchant_id": m.id, "name": m.name, "mode": m.mode.as_str(), "created_at": m.created_at})
+                );
+            }
+        }
+        Admin::Key(KeyCmd::Create { merchant }) => {
+            let m = kassa_store::MerchantStore::get_merchant(store.as_ref(), merchant)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no merchant {merchant}"))?;
+            let key = kassa_server::seed::create_key(store.as_ref(), &m, now).await?;
+            println!(
+                "{}",
+                serde_json::json!({"merchant_id": m.id, "api_key": key})
+            );
+        }
+        Admin::Key(KeyCmd::Revoke { key }) => {
+            let prefix = if key.starts_with("kassa_") {
+                key.chars().take(18).collect()
+            } else {
+                key
+            };
+            if !kassa_store::MerchantStore::revoke_api_key(store.as_ref(), &prefix, now).await? {
+                anyhow::bail!("no active key matches {prefix}");
+            }
+            println!("revoked");
+        }
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! Building and running the service: store, state, router, workers, graceful shutdown.
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::state::AppState;
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub struct App {
+    pub state: AppState,
+    pub store: Arc<kassa_store::SqlStore>,
+    stop: CancellationToken,
+}
+
+/// The process has one metrics recorder; every `App` in it (tests run several) shares it.
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+        })
+        .clone()
+}
+
+impl App {
+    /// Connects to the database (running migrations) and assembles the state.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = kassa_store::connect(&config.database_url)
+            .await
+            .with_context(|| format!("cannot open database {}", redact(&config.database_url)))?;
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+            clock,
+            metrics: metrics_handle(),
+            registration_limiter: Arc::new(crate::http::devices::registration_limiter()),
+        };
+        Ok(Self {
+            state,
+            store,
+            stop: CancellationToken::new(),
+        })
+    }
+
+    /// A token that stops the server and its workers when cancelled.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Serves on `listener` until the stop token is cancelled, then finishes in-flight requests.
+    pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
+        let workers = self.spawn_workers();
+        let router = crate::http::router(self.state.clone());
+        let stop = self.stop.clone();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await?;
+        self.stop.cancel();
+        for w in workers {
+            let _ = w.await;
+        }
+        self.store.close().await;
+        Ok(())
+    }
+
+    fn spawn_workers(&self) -> Vec<JoinHandle<()>> {
+        vec![tokio::spawn(crate::sweeper::run(
+            self.state.clone(),
+            self.stop.clone(),
+        ))]
+    }
+}
+
+/// Database URLs may carry a password; logs get the scheme and host only.
+pub fn redact(url: &str) -> String {
+    match url.split_once('@') {
+        Some((_, host)) => format!("{}://…@{host}", url.split(':').next().unwrap_or("")),
+        None => url.to_string(),
+    }
+}

@@ -1,0 +1,152 @@
+//! Configuration: defaults, then an optional TOML file, then `KASSA_*` environment variables.
+//! Validated once at start-up; durations are written like `500ms`, `10s`, `5m`, `2h`.
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerMode {
+    /// Test keys, simulated devices and card taps, `/ipp/v1/dev`.
+    Playground,
+    /// Live keys and real processors only.
+    Live,
+}
+
+/// The file and environment form: durations are strings until validated.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Raw {
+    database_url: String,
+    bind: String,
+    mode: ServerMode,
+    session_ttl: String,
+    webhook_retry_schedule: String,
+    webhook_timeout: String,
+    max_attempts: i64,
+    log: String,
+    idempotency_retention: String,
+}
+
+impl Default for Raw {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://kassa.db?mode=rwc".into(),
+            bind: "127.0.0.1:8080".into(),
+            mode: ServerMode::Playground,
+            session_ttl: "5m".into(),
+            webhook_retry_schedule: "0s,5s,5m,30m,2h,5h,10h,10h".into(),
+            webhook_timeout: "15s".into(),
+            max_attempts: 5,
+            log: "info".into(),
+            idempotency_retention: "24h".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: String,
+    pub mode: ServerMode,
+    pub session_ttl: Duration,
+    pub webhook_retry_schedule: Vec<Duration>,
+    pub webhook_timeout: Duration,
+    pub max_attempts: i64,
+    pub log: String,
+    pub idempotency_retention: Duration,
+}
+
+impl Config {
+    /// Loads and validates the configuration.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Raw::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                bail!("config file {} does not exist", file.display());
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let raw: Raw = figment
+            .merge(Env::prefixed("KASSA_"))
+            .extract()
+            .context("invalid configuration")?;
+        Self::try_from(raw)
+    }
+
+    /// The defaults, for tests and the CLI's database commands.
+    pub fn defaults() -> Self {
+        Self::try_from(Raw::default()).expect("defaults are valid")
+    }
+}
+
+impl TryFrom<Raw> for Config {
+    type Error = anyhow::Error;
+    fn try_from(raw: Raw) -> anyhow::Result<Self> {
+        let schedule = raw
+            .webhook_retry_schedule
+            .split(',')
+            .map(|d| duration("webhook_retry_schedule", d))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if raw.max_attempts < 1 {
+            bail!("max_attempts must be at least 1");
+        }
+        Ok(Self {
+            session_ttl: ttl(&raw.session_ttl)?,
+            webhook_timeout: duration("webhook_timeout", &raw.webhook_timeout)?,
+            idempotency_retention: duration("idempotency_retention", &raw.idempotency_retention)?,
+            webhook_retry_schedule: schedule,
+            database_url: raw.database_url,
+            bind: raw.bind,
+            mode: raw.mode,
+            max_attempts: raw.max_attempts,
+            log: raw.log,
+        })
+    }
+}
+
+fn duration(name: &str, text: &str) -> anyhow::Result<Duration> {
+    humantime::parse_duration(text.trim())
+        .with_context(|| format!("{name}: {text:?} is not a duration like 500ms, 10s, 5m or 2h"))
+}
+
+fn ttl(text: &str) -> anyhow::Result<Duration> {
+    let ttl = duration("session_ttl", text)?;
+    if !(Duration::from_secs(10)..=Duration::from_secs(86_400)).contains(&ttl) {
+        bail!("session_ttl must be between 10s and 24h");
+    }
+    Ok(ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = Config::defaults();
+        assert_eq!(c.session_ttl, Duration::from_secs(300));
+        assert_eq!(c.webhook_retry_schedule.len(), 8);
+        assert_eq!(c.webhook_retry_schedule[2], Duration::from_secs(300));
+        assert_eq!(c.mode, ServerMode::Playground);
+        assert_eq!(c.database_url, "sqlite://kassa.db?mode=rwc");
+    }
+
+    #[test]
+    fn bad_durations_are_rejected_with_the_setting_name() {
+        let raw = Raw {
+            webhook_timeout: "soon".into(),
+            ..Raw::default()
+        };
+        let err = Config::try_from(raw).unwrap_err().to_string();
+        assert!(err.contains("webhook_timeout"), "{err}");
+        let raw = Raw {
+            session_ttl: "1s".into(),
+            ..Raw::default()
+        };
+        assert!(Config::try_from(raw).is_err());
+    }
+}

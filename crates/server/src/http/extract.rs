@@ -1,0 +1,324 @@
+//! Extractors: JSON bodies with the contract's error rules, merchant and device credentials,
+//! and paging parameters.
+
+use super::error::ApiError;
+use crate::secrets;
+use crate::state::AppState;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use base64::Engine;
+use kassa_api::page::PageQuery;
+use kassa_store::{Device, Merchant, Mode, PageRequest};
+use serde::de::DeserializeOwned;
+
+/// The request body is read only after authentication passed (extractors run in argument
+/// order and the body comes last), which gives the contract's error precedence.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+            });
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(body_error)?;
+        if !is_json {
+            return Err(ApiError::InvalidJson(
+                "Content-Type must be application/json".into(),
+            ));
+        }
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+fn body_error(e: BytesRejection) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::InvalidJson(format!("could not read the body: {e}"))
+    }
+}
+
+/// Syntax errors are `INVALID_JSON`; a well-formed body with a wrong or missing field is
+/// `BAD_VALUE` naming the field's path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first: a truncated body is INVALID_JSON even if a field before the cut is wrong.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|e| ApiError::InvalidJson(format!("body is not valid JSON: {e}")))?;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let inner = e.inner();
+        if !inner.is_data() {
+            return ApiError::InvalidJson(format!("body is not valid JSON: {inner}"));
+        }
+        ApiError::BadValue(vec![field_message(
+            &e.path().to_string(),
+            &inner.to_string(),
+        )])
+    })?;
+    de.end()
+        .map_err(|e| ApiError::InvalidJson(format!("body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// serde says "missing field `x`" at the parent's path; the merchant wants `x: is required`.
+fn field_message(path: &str, message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        let full = if path == "." {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
+        return format!("{full}: is required");
+    }
+    let path = if path == "." { "body" } else { path };
+    format!("{path}: {message}")
+}
+
+/// An authenticated merchant (API key).
+pub struct MerchantAuth(pub Merchant);
+
+impl FromRequestParts<AppState> for MerchantAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate_merchant(&parts.headers, state)
+            .await
+            .map(MerchantAuth)
+    }
+}
+
+pub async fn authenticate_merchant(
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<Merchant, ApiError> {
+    let (username, key) = api_key(headers)?;
+    let (api_key, merchant) = state
+        .store
+        .find_api_key(&secrets::hash(&key))
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))?;
+    let wanted = if state.is_playground() {
+        Mode::Test
+    } else {
+        Mode::Live
+    };
+    if api_key.mode != wanted {
+        return Err(ApiError::Forbidden(format!(
+            "a {} key cannot be used on a {} server",
+            api_key.mode.as_str(),
+            if state.is_playground() {
+                "playground"
+            } else {
+                "live"
+            }
+        )));
+    }
+    let claimed = username.or_else(|| {
+        headers
+            .get("x-merchant-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    if let Some(claimed) = claimed.filter(|c| !c.is_empty()) {
+        if claimed != merchant.id.to_string() {
+            return Err(ApiError::Forbidden(
+                "x-merchant-id does not match the API key".into(),
+            ));
+        }
+    }
+    Ok(merchant)
+}
+
+/// Reads the key from `Basic <key>`, `Basic base64(user:key)` or `Bearer <key>`.
+fn api_key(headers: &HeaderMap) -> Result<(Option<String>, String), ApiError> {
+    let missing = || ApiError::Unauthorized("missing or malformed Authorization header".into());
+    let value = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(missing)?;
+    let (scheme, credential) = value.trim().split_once(' ').ok_or_else(missing)?;
+    let credential = credential.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok((None, credential.to_string()));
+    }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(missing());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(credential)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    match decoded.as_deref().and_then(|d| d.split_once(':')) {
+        Some((user, key)) => Ok((
+            (!user.is_empty()).then(|| user.to_string()),
+            key.to_string(),
+        )),
+        None => Ok((None, credential.to_string())),
+    }
+}
+
+/// An authenticated POS device (bearer token from registration).
+pub struct DeviceAuth(pub Device);
+
+impl FromRequestParts<AppState> for DeviceAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)
+            .ok_or_else(|| ApiError::Unauthorized("missing device bearer token".into()))?;
+        device_for_token(state, &token).await.map(DeviceAuth)
+    }
+}
+
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+pub async fn device_for_token(state: &AppState, token: &str) -> Result<Device, ApiError> {
+    state
+        .store
+        .find_device_by_token(&secrets::hash(token))
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown or revoked device token".into()))
+}
+
+/// Either a merchant or a device; used by the routes both may call.
+pub enum Caller {
+    Merchant(Merchant),
+    Device(Device),
+}
+
+impl Caller {
+    pub fn scope(&self) -> kassa_store::Scope {
+        match self {
+            Self::Merchant(m) => kassa_store::Scope::Merchant(m.id),
+            Self::Device(d) => kassa_store::Scope::Device(d.id),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Device tokens have their own prefix, so the two kinds never collide.
+        match bearer(&parts.headers) {
+            Some(token) if token.starts_with("kdt_") => {
+                device_for_token(state, &token).await.map(Caller::Device)
+            }
+            _ => authenticate_merchant(&parts.headers, state)
+                .await
+                .map(Caller::Merchant),
+        }
+    }
+}
+
+pub fn page_request(q: &PageQuery) -> Result<PageRequest, ApiError> {
+    let number = q.page_number.unwrap_or(0);
+    let size = q.page_size.unwrap_or(20);
+    if number < 0 {
+        return Err(ApiError::field("page_number", "must be 0 or greater"));
+    }
+    if !(1..=100).contains(&size) {
+        return Err(ApiError::field("page_size", "must be between 1 and 100"));
+    }
+    Ok(PageRequest { number, size })
+}
+
+/// A request's query parameters, in order, repeats kept (`metadata=a:1&metadata=b:2`).
+/// Handlers read them through `Params` so a bad value is a `400 BAD_VALUE` naming it.
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn from_uri(uri: &axum::http::Uri) -> Self {
+        let raw = uri.query().unwrap_or("");
+        Self(
+            form_urlencoded::parse(raw.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn parse<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        what: &str,
+    ) -> Result<Option<T>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| ApiError::field(name, format!("must be {what}, got {v:?}")))
+            })
+            .transpose()
+    }
+
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
+        page_request(&PageQuery {
+            page_number: self.parse("page_number", "a whole number")?,
+            page_size: self.parse("page_size", "a whole number")?,
+        })
+    }
+
+    /// `metadata=key:value`, at most five, ANDed.
+    pub fn metadata(&self) -> Result<Vec<(String, String)>, ApiError> {
+        let pairs = self.all("metadata");
+        if pairs.len() > 5 {
+            return Err(ApiError::field("metadata", "at most 5 filters"));
+        }
+        pairs
+            .into_iter()
+            .map(|p| {
+                p.split_once(':')
+                    .filter(|(k, _)| !k.is_empty())
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .ok_or_else(|| {
+                        ApiError::field("metadata", format!("must be key:value, got {p:?}"))
+                    })
+            })
+            .collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_uri(&parts.uri))
+    }
+}

@@ -1,0 +1,142 @@
+//! `Idempotency-Key` for every mutating merchant call: the first response is stored and
+//! replayed byte-for-byte for the same key and request; a different request with the same key
+//! is `409 IDEMPOTENCY_CONFLICT`. Runs as a layer so no handler can forget it.
+
+use super::error::ApiError;
+use super::extract::authenticate_merchant;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use kassa_store::{IdempotencyClaim, StoredResponse};
+use sha2::{Digest, Sha256};
+
+pub const HEADER: &str = "idempotency-key";
+pub const REPLAYED: &str = "idempotent-replayed";
+const BODY_LIMIT: usize = 1024 * 1024;
+
+pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(key) = request.headers().get(HEADER).cloned() else {
+        return next.run(request).await;
+    };
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let key = match key
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+    {
+        Some(k) => k.to_string(),
+        None => {
+            return ApiError::field(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            )
+            .into_response()
+        }
+    };
+    // Device calls and failed authentication go on to the handler, which answers them.
+    let Ok(merchant) = authenticate_merchant(request.headers(), &state).await else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return ApiError::PayloadTooLarge.into_response();
+    };
+    let fingerprint = fingerprint(&parts.method, &parts.uri, &bytes);
+    let now = state.now();
+    let since =
+        now - chrono::Duration::from_std(state.config.idempotency_retention).unwrap_or_default();
+    let claim = state
+        .store
+        .claim_idempotency_key(merchant.id, &key, &fingerprint, now, since)
+        .await;
+    match claim {
+        Ok(IdempotencyClaim::Claimed) => {}
+        Ok(IdempotencyClaim::Replay(stored)) => return replay(stored),
+        Ok(IdempotencyClaim::Mismatch) => {
+            return ApiError::IdempotencyConflict(
+                "Idempotency-Key was already used for a different request".into(),
+            )
+            .into_response()
+        }
+        Ok(IdempotencyClaim::InProgress) => {
+            return ApiError::IdempotencyConflict(
+                "a request with this Idempotency-Key is still in progress".into(),
+            )
+            .into_response()
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    finish(&state, merchant.id, &key, response).await
+}
+
+fn fingerprint(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(method.as_str());
+    h.update(b"\n");
+    h.update(uri.path_and_query().map(|p| p.as_str()).unwrap_or(""));
+    h.update(b"\n");
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+/// Stores the answer, unless it was a server error: then nothing was done and a retry may run.
+async fn finish(
+    state: &AppState,
+    merchant: kassa_core::MerchantId,
+    key: &str,
+    response: Response,
+) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::Internal("could not buffer response".into()).into_response();
+    };
+    let store = &state.store;
+    let saved = if parts.status.is_server_error() {
+        store.release_idempotency_key(merchant, key).await
+    } else {
+        let headers = parts
+            .headers
+            .iter()
+            .filter(|(name, _)| *name == axum::http::header::CONTENT_TYPE)
+            .filter_map(|(n, v)| Some((n.to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let stored = StoredResponse {
+            status: parts.status.as_u16(),
+            headers,
+            body: bytes.to_vec(),
+        };
+        store.complete_idempotency_key(merchant, key, &stored).await
+    };
+    if let Err(e) = saved {
+        tracing::error!(error = %e, "could not record idempotency key");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let mut response = Response::new(Body::from(stored.body));
+    *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    for (name, value) in stored.headers {
+        if let (Ok(name), Ok(value)) = (
+            name.parse::<axum::http::HeaderName>(),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+        .headers_mut()
+        .insert(REPLAYED, HeaderValue::from_static("true"));
+    response
+}

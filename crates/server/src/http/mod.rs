@@ -1,0 +1,116 @@
+//! The HTTP API. `router` merges one `routes()` per resource and the OpenAPI document is
+//! generated from the same handlers, so the contract served at `/openapi.json` cannot drift
+//! from the code.
+
+pub mod dev;
+pub mod devices;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod ops;
+pub mod orders;
+pub mod payments;
+pub mod places;
+pub mod pos;
+pub mod sessions;
+pub mod ui;
+
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::{Json, Router};
+use std::time::Duration;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+/// Request bodies over 1 MiB are refused with `413`.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kassa",
+        description = "In-person payment sessions, wire-compatible with the Kustom In-Person Payments API 1.0.\n\n\
+            Decisions where Kustom is silent: amounts are int64 minor units; session create answers 200 (Kustom's); \
+            `expires_in` is milliseconds (10 s .. 24 h); a path id that is not a UUID is 404 like any unknown id; \
+            merchant calls accept `Idempotency-Key` (24 h window) and replay with `Idempotent-Replayed: true`; \
+            discount, gift_card and store_credit items must be ≤ 0 and all other item types ≥ 0; \
+            a finalized session keeps `failure_reason` of its last decline; \
+            the enrollment code is returned only on create (stored hashed).",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&Security),
+    tags((name = "sessions"), (name = "pos", description = "Called by the POS app with its device token"),
+        (name = "devices"), (name = "locations"), (name = "enrollments"), (name = "orders"),
+        (name = "playground", description = "Playground mode only; 404 in live mode"))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut OpenApiDoc) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "merchant",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "API key: `Basic <key>`, `Basic base64(merchant_id:key)` or `Bearer <key>`",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "device",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Device token from registration"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, OpenApiDoc) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(sessions::routes())
+        .merge(pos::routes())
+        .merge(devices::routes())
+        .merge(places::routes())
+        .merge(orders::routes())
+        .merge(dev::routes())
+        .split_for_parts()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api();
+    let doc = std::sync::Arc::new(doc);
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        idempotency::idempotency,
+    ));
+    Router::new()
+        .merge(api)
+        .merge(ops::routes())
+        .merge(ui::routes())
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
+        .fallback(|| async { error::ApiError::not_found("route") })
+        .layer(axum::middleware::from_fn(ops::track))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(60),
+        ))
+        .layer(axum::middleware::from_fn(error::correlate))
+        .with_state(state)
+}

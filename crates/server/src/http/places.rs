@@ -1,0 +1,208 @@
+//! Locations and enrollments (pairing codes).
+
+use super::error::ApiError;
+use super::extract::{JsonBody, MerchantAuth, Params};
+use crate::secrets;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use kassa_api::device::{CreateEnrollment, CreateLocation, Enrollment, Location};
+use kassa_api::page::PageBody;
+use kassa_api::ErrorBody;
+use kassa_core::{EnrollmentId, LocationId};
+use kassa_store::{EnrollmentFilter, EnrollmentStatus};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_location, list_locations))
+        .routes(routes!(get_location))
+        .routes(routes!(create_enrollment, list_enrollments))
+        .routes(routes!(delete_enrollment))
+}
+
+const DEFAULT_CODE_TTL_MS: i64 = 7_200_000;
+const CODE_TTL_RANGE_MS: std::ops::RangeInclusive<i64> = 60_000..=604_800_000;
+
+/// Create a location (a store or site).
+#[utoipa::path(post, path = "/ipp/v1/locations", tag = "locations", request_body = CreateLocation,
+    responses((status = 201, body = Location), (status = 400, body = ErrorBody)), security(("merchant" = [])))]
+pub async fn create_location(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    JsonBody(body): JsonBody<CreateLocation>,
+) -> Result<(StatusCode, Json<Location>), ApiError> {
+    let mut errors = Vec::new();
+    if body.name.trim().is_empty() {
+        errors.push("name: must not be empty".to_string());
+    }
+    for (field, value) in [
+        ("name", Some(&body.name)),
+        ("street_address", body.street_address.as_ref()),
+        ("street_address2", body.street_address2.as_ref()),
+        ("postal_code", body.postal_code.as_ref()),
+        ("city", body.city.as_ref()),
+    ] {
+        if value.is_some_and(|v| v.chars().count() > 255) {
+            errors.push(format!("{field}: must be at most 255 characters"));
+        }
+    }
+    if body
+        .country
+        .as_ref()
+        .is_some_and(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        errors.push("country: must be an ISO 3166-1 alpha-2 code such as SE".into());
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::BadValue(errors));
+    }
+    let now = state.now();
+    let location = kassa_store::Location {
+        id: LocationId::new(),
+        merchant_id: merchant.id,
+        name: body.name,
+        street_address: body.street_address,
+        street_address2: body.street_address2,
+        postal_code: body.postal_code,
+        city: body.city,
+        country: body.country,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.create_location(&location).await?;
+    Ok((StatusCode::CREATED, Json(Location::from(&location))))
+}
+
+#[utoipa::path(get, path = "/ipp/v1/locations", tag = "locations", params(kassa_api::page::PageQuery),
+    responses((status = 200, body = inline(PageBody<Location>))), security(("merchant" = [])))]
+pub async fn list_locations(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    params: Params,
+) -> Result<Json<PageBody<Location>>, ApiError> {
+    let page = params.page()?;
+    let found = state.store.list_locations(merchant.id, page).await?;
+    let content = found.items.iter().map(Location::from).collect();
+    Ok(Json(PageBody::new(
+        content,
+        found.total,
+        page.number,
+        page.size,
+    )))
+}
+
+#[utoipa::path(get, path = "/ipp/v1/locations/{id}", tag = "locations", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Location), (status = 404, body = ErrorBody)), security(("merchant" = [])))]
+pub async fn get_location(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Location>, ApiError> {
+    let id: LocationId = id.parse().map_err(|_| ApiError::not_found("location"))?;
+    let location = state
+        .store
+        .get_location(merchant.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("location"))?;
+    Ok(Json(Location::from(&location)))
+}
+
+/// Create a one-time pairing code (`ABCDE-FGHJK`) for a POS device.
+///
+/// The code is shown only in this response: Kassa stores its hash. `expires_in` is in
+/// milliseconds (60 s .. 7 days, default 2 h).
+#[utoipa::path(post, path = "/ipp/v1/enrollments", tag = "enrollments", request_body = CreateEnrollment,
+    responses((status = 201, body = Enrollment), (status = 400, body = ErrorBody)), security(("merchant" = [])))]
+pub async fn create_enrollment(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    JsonBody(body): JsonBody<CreateEnrollment>,
+) -> Result<(StatusCode, Json<Enrollment>), ApiError> {
+    let ttl = body.expires_in.unwrap_or(DEFAULT_CODE_TTL_MS);
+    if !CODE_TTL_RANGE_MS.contains(&ttl) {
+        return Err(ApiError::field(
+            "expires_in",
+            "must be between 60000 and 604800000 milliseconds",
+        ));
+    }
+    let location = body.location_id.map(LocationId);
+    if let Some(l) = location {
+        state
+            .store
+            .get_location(merchant.id, l)
+            .await?
+            .ok_or_else(|| ApiError::field("location_id", format!("no location {l}")))?;
+    }
+    let now = state.now();
+    let code = secrets::new_enrollment_code();
+    let enrollment = kassa_store::Enrollment {
+        id: EnrollmentId::new(),
+        merchant_id: merchant.id,
+        code_hash: secrets::hash(&secrets::normalize_code(&code)),
+        status: EnrollmentStatus::Pending,
+        metadata: body.metadata.unwrap_or_default(),
+        location_id: location,
+        expires_at: now + chrono::Duration::milliseconds(ttl),
+        created_at: now,
+    };
+    state.store.create_enrollment(&enrollment).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Enrollment::new(&enrollment, now, Some(code))),
+    ))
+}
+
+/// List pairing codes, newest first. Expired ones show as `EXPIRED`; cancelled ones never show.
+#[utoipa::path(get, path = "/ipp/v1/enrollments", tag = "enrollments",
+    params(("location_id" = Option<Uuid>, Query), ("metadata" = Option<String>, Query, description = "key:value, up to 5, ANDed"),
+        ("include_consumed" = Option<bool>, Query), kassa_api::page::PageQuery),
+    responses((status = 200, body = inline(PageBody<Enrollment>))), security(("merchant" = [])))]
+pub async fn list_enrollments(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    params: Params,
+) -> Result<Json<PageBody<Enrollment>>, ApiError> {
+    let filter = EnrollmentFilter {
+        location_id: params.parse("location_id", "a UUID")?,
+        metadata: params.metadata()?,
+        include_consumed: params
+            .parse("include_consumed", "true or false")?
+            .unwrap_or(false),
+    };
+    let page = params.page()?;
+    let now = state.now();
+    let found = state
+        .store
+        .list_enrollments(merchant.id, &filter, page, now)
+        .await?;
+    let content = found
+        .items
+        .iter()
+        .map(|e| Enrollment::new(e, now, None))
+        .collect();
+    Ok(Json(PageBody::new(
+        content,
+        found.total,
+        page.number,
+        page.size,
+    )))
+}
+
+/// Cancel a pairing code (soft delete: status `CANCELLED`).
+#[utoipa::path(delete, path = "/ipp/v1/enrollments/{id}", tag = "enrollments", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("merchant" = [])))]
+pub async fn delete_enrollment(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: EnrollmentId = id.parse().map_err(|_| ApiError::not_found("enrollment"))?;
+    if state.store.cancel_enrollment(merchant.id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("enrollment"))
+    }
+}

@@ -1,0 +1,32 @@
+//! What every handler and worker shares.
+
+use crate::clock::Clock;
+use crate::config::{Config, ServerMode};
+use kassa_core::machine::Policy;
+use kassa_store::Store;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub registration_limiter: Arc<crate::http::devices::RegistrationLimiter>,
+}
+
+impl AppState {
+    pub fn policy(&self) -> Policy {
+        Policy {
+            max_attempts: self.config.max_attempts,
+        }
+    }
+
+    pub fn is_playground(&self) -> bool {
+        self.config.mode == ServerMode::Playground
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}
