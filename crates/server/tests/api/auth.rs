@@ -1,0 +1,1 @@
+//! Authentication, tenancy and scope: wrong keys, other merchants, other devices.

@@ -1,0 +1,29 @@
+//! The HTTP API end to end: a real server on port 0 per test, its own database on each
+//! backend, a real HTTP client.
+
+mod harness;
+mod auth;
+mod bad_input;
+mod devices;
+mod sessions;
+
+/// Declares `$name` once per backend; the body gets a fresh running app as `$app`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            use super::*;
+            async fn run($app: $crate::harness::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::harness::TestApp::spawn(kassa_store::Backend::Sqlite).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::harness::TestApp::spawn(kassa_store::Backend::Postgres).await).await
+            }
+        }
+    };
+}
