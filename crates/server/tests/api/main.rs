@@ -1,10 +1,10 @@
 //! The HTTP API end to end: a real server on port 0 per test, its own database on each
 //! backend, a real HTTP client.
 
-mod harness;
 mod auth;
 mod bad_input;
 mod devices;
+mod harness;
 mod sessions;
 
 /// Declares `$name` once per backend; the body gets a fresh running app as `$app`.
@@ -12,6 +12,7 @@ mod sessions;
 macro_rules! both_backends {
     ($name:ident, |$app:ident| $body:block) => {
         mod $name {
+            #[allow(unused_imports)]
             use super::*;
             async fn run($app: $crate::harness::TestApp) $body
 

@@ -11,6 +11,7 @@ mod tenancy;
 macro_rules! both_backends {
     ($name:ident, |$store:ident| $body:block) => {
         mod $name {
+            #[allow(unused_imports)]
             use super::*;
             async fn run($store: std::sync::Arc<kassa_store::SqlStore>) $body
 
