@@ -50,13 +50,7 @@ pub async fn create_simulated_device(
         return Err(ApiError::field("name", "must be 1 to 255 characters"));
     }
     let location = body.location_id.map(LocationId);
-    if let Some(l) = location {
-        state
-            .store
-            .get_location(merchant.id, l)
-            .await?
-            .ok_or_else(|| ApiError::field("location_id", format!("no location {l}")))?;
-    }
+    super::places::require_location(&state, merchant.id, location).await?;
     let mut metadata = body.metadata.unwrap_or_default();
     metadata.insert("simulated".into(), "true".into());
     let device = kassa_store::Device {

@@ -168,13 +168,7 @@ pub async fn update_device(
     let id = device_id(&id)?;
     check_len("name", body.name.as_deref())?;
     let location = body.location_id.map(LocationId);
-    if let Some(l) = location {
-        state
-            .store
-            .get_location(merchant.id, l)
-            .await?
-            .ok_or_else(|| ApiError::field("location_id", format!("no location {l}")))?;
-    }
+    super::places::require_location(&state, merchant.id, location).await?;
     let patch = DevicePatch {
         name: body.name,
         metadata: body.metadata,

@@ -129,13 +129,7 @@ pub async fn create_enrollment(
         ));
     }
     let location = body.location_id.map(LocationId);
-    if let Some(l) = location {
-        state
-            .store
-            .get_location(merchant.id, l)
-            .await?
-            .ok_or_else(|| ApiError::field("location_id", format!("no location {l}")))?;
-    }
+    require_location(&state, merchant.id, location).await?;
     let now = state.now();
     let code = secrets::new_enrollment_code();
     let enrollment = kassa_store::Enrollment {
@@ -205,4 +199,19 @@ pub async fn delete_enrollment(
     } else {
         Err(ApiError::not_found("enrollment"))
     }
+}
+
+/// Checks that `location` (when given) is one of the merchant's; else `400` naming `location_id`.
+pub async fn require_location(
+    state: &AppState,
+    merchant: kassa_core::MerchantId,
+    location: Option<LocationId>,
+) -> Result<(), ApiError> {
+    let Some(l) = location else { return Ok(()) };
+    state
+        .store
+        .get_location(merchant, l)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| ApiError::field("location_id", format!("no location {l}")))
 }

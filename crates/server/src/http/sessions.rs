@@ -46,13 +46,7 @@ pub async fn create_session(
     JsonBody(body): JsonBody<CreateSession>,
 ) -> Result<Json<Session>, ApiError> {
     let location = params.parse::<LocationId>("location_id", "a UUID")?;
-    if let Some(location) = location {
-        state
-            .store
-            .get_location(merchant.id, location)
-            .await?
-            .ok_or_else(|| ApiError::field("location_id", format!("no location {location}")))?;
-    }
+    super::places::require_location(&state, merchant.id, location).await?;
     let new = new_session(&state, merchant.id, location, body)?;
     let session = state.store.create_session(new, state.now()).await?;
     metrics::counter!("kassa_sessions_created_total").increment(1);

@@ -25,16 +25,24 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::defaults();
-        config.database_url = kassa_store::testing::fresh_database_url(backend).await.unwrap();
+        config.database_url = kassa_store::testing::fresh_database_url(backend)
+            .await
+            .unwrap();
         config.mode = ServerMode::Playground;
         tweak(&mut config);
-        let mode = if config.mode == ServerMode::Playground { Mode::Test } else { Mode::Live };
+        let mode = if config.mode == ServerMode::Playground {
+            Mode::Test
+        } else {
+            Mode::Live
+        };
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let app = App::build_with_clock(config, clock.clone()).await.unwrap();
         let state = app.state.clone();
         let now = state.now();
         let (merchant, api_key) =
-            kassa_server::seed::create_merchant(state.store.as_ref(), "Test shop", mode, now).await.unwrap();
+            kassa_server::seed::create_merchant(state.store.as_ref(), "Test shop", mode, now)
+                .await
+                .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(app.serve(listener));
@@ -62,7 +70,9 @@ impl TestApp {
 
     /// A request with the merchant's key (Kustom's raw Basic form).
     pub fn merchant(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http.request(method, self.url(path)).header("Authorization", format!("Basic {}", self.api_key))
+        self.http
+            .request(method, self.url(path))
+            .header("Authorization", format!("Basic {}", self.api_key))
     }
 
     pub fn device(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
@@ -70,14 +80,26 @@ impl TestApp {
     }
 
     pub async fn simulated_device(&self, name: &str) -> (String, String) {
-        let body = self.merchant(Method::POST, "/ipp/v1/dev/devices").json(&json!({"name": name})).send().await.unwrap();
+        let body = self
+            .merchant(Method::POST, "/ipp/v1/dev/devices")
+            .json(&json!({"name": name}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(body.status(), 201);
         let body: Value = body.json().await.unwrap();
-        (body["id"].as_str().unwrap().into(), body["credentials"]["bearer_token"].as_str().unwrap().into())
+        (
+            body["id"].as_str().unwrap().into(),
+            body["credentials"]["bearer_token"].as_str().unwrap().into(),
+        )
     }
 
     pub async fn create_session(&self, body: &Value) -> Response {
-        self.merchant(Method::POST, "/ipp/v1/sessions").json(body).send().await.unwrap()
+        self.merchant(Method::POST, "/ipp/v1/sessions")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Creates a valid session on `device` and returns its JSON.
@@ -93,17 +115,32 @@ impl TestApp {
     }
 
     pub async fn events(&self, session_id: &str) -> Vec<String> {
-        let filter = kassa_store::EventFilter { session_id: Some(session_id.parse().unwrap()), limit: 100, ..Default::default() };
+        let filter = kassa_store::EventFilter {
+            session_id: Some(session_id.parse().unwrap()),
+            limit: 100,
+            ..Default::default()
+        };
         let merchant = self.merchant_id.parse().unwrap();
-        let events = self.state.store.list_events(merchant, &filter).await.unwrap();
-        events.iter().map(|e| e.event_type.as_str().to_string()).collect()
+        let events = self
+            .state
+            .store
+            .list_events(merchant, &filter)
+            .await
+            .unwrap();
+        events
+            .iter()
+            .map(|e| e.event_type.as_str().to_string())
+            .collect()
     }
 }
 
 pub async fn json_of(r: Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// A valid create-session body: one line of `amount` with 25 % VAT.
@@ -124,6 +161,17 @@ pub fn cart(device: &str, amount: i64) -> Value {
 pub fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) -> String {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["error_code"], want_code, "{body}");
-    assert!(body["correlation_id"].as_str().is_some_and(|c| !c.is_empty()), "{body}");
-    body["error_messages"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect::<Vec<_>>().join(" | ")
+    assert!(
+        body["correlation_id"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "{body}"
+    );
+    body["error_messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
