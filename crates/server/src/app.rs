@@ -45,6 +45,7 @@ impl App {
             clock,
             metrics: metrics_handle(),
             registration_limiter: Arc::new(crate::http::devices::registration_limiter()),
+            hub: Arc::new(crate::stream::Hub::default()),
         };
         Ok(Self {
             state,

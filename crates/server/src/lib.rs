@@ -10,6 +10,7 @@ pub mod http;
 pub mod secrets;
 pub mod seed;
 pub mod state;
+pub mod stream;
 pub mod sweeper;
 
 pub use app::App;

@@ -13,6 +13,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub registration_limiter: Arc<crate::http::devices::RegistrationLimiter>,
+    pub hub: Arc<crate::stream::Hub>,
 }
 
 impl AppState {

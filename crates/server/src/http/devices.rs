@@ -44,11 +44,14 @@ pub fn issue_token(state: &AppState) -> (String, Credentials) {
 }
 
 pub fn device_response(
-    _state: &AppState,
+    state: &AppState,
     d: &kassa_store::Device,
     credentials: Option<Credentials>,
 ) -> Device {
-    Device::new(d, false, credentials)
+    let (online, last_seen) = crate::stream::online(state, d);
+    let mut d = d.clone();
+    d.last_seen_at = last_seen;
+    Device::new(&d, online, credentials)
 }
 
 /// Pair a POS device with a one-time code (called by the POS app, no merchant credentials).

@@ -57,6 +57,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first: a truncated body is INVALID_JSON even if a field before the cut is wrong.
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
         .map_err(|e| ApiError::InvalidJson(format!("body is not valid JSON: {e}")))?;
+    reject_nul(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner();
@@ -71,6 +72,47 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|e| ApiError::InvalidJson(format!("body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// Text may not contain U+0000: PostgreSQL cannot store it, and no merchant means it. JSON
+/// can only carry it as the escape `\u0000`, so the body is scanned for that first and the
+/// field is located only when it is there.
+fn reject_nul(bytes: &[u8]) -> Result<(), ApiError> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::InvalidJson(format!("body is not valid JSON: {e}")))?;
+    match nul_path(&value, String::new()) {
+        Some(path) => Err(ApiError::field(
+            if path.is_empty() { "body" } else { &path },
+            "must not contain NUL characters",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some(path.clone());
+            }
+            let child = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            nul_path(v, child)
+        }),
+        _ => None,
+    }
 }
 
 /// serde says "missing field `x`" at the parent's path; the merchant wants `x: is required`.
@@ -130,18 +172,17 @@ pub async fn authenticate_merchant(
             }
         )));
     }
-    let claimed = username.or_else(|| {
-        headers
-            .get("x-merchant-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    });
-    if let Some(claimed) = claimed.filter(|c| !c.is_empty()) {
-        if claimed != merchant.id.to_string() {
-            return Err(ApiError::Forbidden(
-                "x-merchant-id does not match the API key".into(),
-            ));
-        }
+    let header = headers.get("x-merchant-id").and_then(|v| v.to_str().ok());
+    let own = merchant.id.to_string();
+    if username.as_deref().is_some_and(|u| u != own) {
+        return Err(ApiError::Forbidden(
+            "the Basic username is not the API key's merchant".into(),
+        ));
+    }
+    if header.is_some_and(|h| !h.is_empty() && h != own) {
+        return Err(ApiError::Forbidden(
+            "x-merchant-id does not match the API key".into(),
+        ));
     }
     Ok(merchant)
 }
@@ -234,11 +275,17 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+const MAX_PAGE_NUMBER: i64 = 10_000_000;
+
 pub fn page_request(q: &PageQuery) -> Result<PageRequest, ApiError> {
     let number = q.page_number.unwrap_or(0);
     let size = q.page_size.unwrap_or(20);
-    if number < 0 {
-        return Err(ApiError::field("page_number", "must be 0 or greater"));
+    // The bound keeps `number × size` (the row offset) far from overflow.
+    if !(0..=MAX_PAGE_NUMBER).contains(&number) {
+        return Err(ApiError::field(
+            "page_number",
+            format!("must be between 0 and {MAX_PAGE_NUMBER}"),
+        ));
     }
     if !(1..=100).contains(&size) {
         return Err(ApiError::field("page_size", "must be between 1 and 100"));
@@ -316,9 +363,17 @@ impl Params {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
-    type Rejection = std::convert::Infallible;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self::from_uri(&parts.uri))
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let params = Self::from_uri(&parts.uri);
+        match params
+            .0
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            Some((k, _)) => Err(ApiError::field(k, "must not contain NUL characters")),
+            None => Ok(params),
+        }
     }
 }

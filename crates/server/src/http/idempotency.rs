@@ -27,6 +27,11 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
     ) {
         return next.run(request).await;
     }
+    // Device calls and failed authentication go on to the handler, which answers them:
+    // authentication errors come before anything else.
+    let Ok(merchant) = authenticate_merchant(request.headers(), &state).await else {
+        return next.run(request).await;
+    };
     let key = match key
         .to_str()
         .ok()
@@ -42,9 +47,6 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         }
     };
     // Device calls and failed authentication go on to the handler, which answers them.
-    let Ok(merchant) = authenticate_merchant(request.headers(), &state).await else {
-        return next.run(request).await;
-    };
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return ApiError::PayloadTooLarge.into_response();

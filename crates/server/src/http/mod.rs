@@ -17,9 +17,11 @@ pub mod ui;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -86,6 +88,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(places::routes())
         .merge(orders::routes())
         .merge(dev::routes())
+        .merge(crate::stream::routes())
         .split_for_parts()
 }
 
@@ -107,6 +110,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { error::ApiError::not_found("route") })
         .layer(axum::middleware::from_fn(ops::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_| {
+            error::ApiError::Internal("handler panicked".into()).into_response()
+        }))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(60),
