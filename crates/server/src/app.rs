@@ -79,10 +79,11 @@ impl App {
     }
 
     fn spawn_workers(&self) -> Vec<JoinHandle<()>> {
-        vec![tokio::spawn(crate::sweeper::run(
-            self.state.clone(),
-            self.stop.clone(),
-        ))]
+        let (state, stop) = (&self.state, &self.stop);
+        vec![
+            tokio::spawn(crate::sweeper::run(state.clone(), stop.clone())),
+            tokio::spawn(crate::stream::route(state.clone(), stop.clone())),
+        ]
     }
 }
 

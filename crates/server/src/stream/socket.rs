@@ -58,6 +58,7 @@ pub async fn device_stream(
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(MAX_MESSAGE)
+        .on_failed_upgrade(|e| tracing::warn!(error = %e, "device stream upgrade failed"))
         .on_upgrade(move |socket| serve(state, device, socket)))
 }
 

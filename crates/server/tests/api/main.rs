@@ -6,6 +6,7 @@ mod bad_input;
 mod devices;
 mod harness;
 mod sessions;
+mod stream;
 
 /// Declares `$name` once per backend; the body gets a fresh running app as `$app`.
 #[macro_export]
