@@ -9,6 +9,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod ops;
 pub mod orders;
+pub mod params;
 pub mod payments;
 pub mod places;
 pub mod pos;
