@@ -38,9 +38,12 @@ impl IdempotencyStore for SqlStore {
             .fetch_optional(&mut *tx)
             .await?;
         let claim = match row {
-            Some(row) if row.created_at >= ms(since) => return judge(row, fingerprint),
+            Some(row) if row.created_at >= ms(since) && !abandoned(&row, now) => {
+                return judge(row, fingerprint)
+            }
             Some(_) => {
-                // Past the retention window: the key is free again.
+                // Past the retention window, or reserved by a request that never finished
+                // (its node died): the key is free again.
                 sqlx::query(
                     "UPDATE idempotency_keys SET fingerprint = $1, status_code = NULL, \
                      headers = NULL, body = NULL, created_at = $2 WHERE merchant_id = $3 AND key = $4",
@@ -109,6 +112,13 @@ impl IdempotencyStore for SqlStore {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// A reservation still without a response long after any request could have finished.
+/// Requests time out after 60 s, so two minutes means the node that held it is gone.
+fn abandoned(row: &KeyRow, now: Timestamp) -> bool {
+    const ABANDONED_AFTER_MS: i64 = 120_000;
+    row.status_code.is_none() && ms(now) - row.created_at > ABANDONED_AFTER_MS
 }
 
 fn judge(row: KeyRow, fingerprint: &str) -> Result<IdempotencyClaim> {
