@@ -339,9 +339,23 @@ both_backends!(idempotency_keys_claim_replay_and_mismatch, |store| {
     assert_eq!(fresh, IdempotencyClaim::Claimed);
     let window = later - Duration::hours(24);
     let soon = later + Duration::seconds(60);
-    let busy = store.claim_idempotency_key(m, "k1", "other", soon, window).await.unwrap();
-    assert_eq!(busy, IdempotencyClaim::InProgress, "a live reservation blocks");
+    let busy = store
+        .claim_idempotency_key(m, "k1", "other", soon, window)
+        .await
+        .unwrap();
+    assert_eq!(
+        busy,
+        IdempotencyClaim::InProgress,
+        "a live reservation blocks"
+    );
     let much_later = later + Duration::minutes(3);
-    let reclaimed = store.claim_idempotency_key(m, "k1", "other", much_later, window).await.unwrap();
-    assert_eq!(reclaimed, IdempotencyClaim::Claimed, "an abandoned reservation is freed");
+    let reclaimed = store
+        .claim_idempotency_key(m, "k1", "other", much_later, window)
+        .await
+        .unwrap();
+    assert_eq!(
+        reclaimed,
+        IdempotencyClaim::Claimed,
+        "an abandoned reservation is freed"
+    );
 });
