@@ -315,6 +315,9 @@ function render() {
     default: view = S.terminalScreen(s, state, act);
   }
   dom.main.replaceChildren(view);
+  // A sale on screen makes earlier "ok" notes (e.g. "Paired as …") stale; on a phone they
+  // would cover the top of the cart. Errors stay until they time out or are tapped.
+  if (dom.main.dataset.screen !== screen && s) dom.toasts.querySelectorAll('.toast-ok').forEach((t) => t.remove());
   dom.main.dataset.screen = screen;
   [...dom.main.querySelectorAll('.lines, .screen')].forEach((el, i) => { if (scroll[i]) el.scrollTop = scroll[i]; });
   // A new decline must be seen even if the clerk had scrolled down to the
