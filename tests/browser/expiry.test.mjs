@@ -1,4 +1,5 @@
-// Expiry: a sale left alone past its expires_in ends on the EXPIRED screen by itself.
+// Expiry: a sale left alone past its expires_in ends on the EXPIRED screen by itself
+// (on a POS that was reloaded after pairing).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,12 @@ test('a session with expires_in 10 s shows the EXPIRED screen on its own', async
   const { page, byId } = pos;
   try {
     const deviceId = await pair(pos);
+    // The pairing survives a reload (the token is kept in the browser) and the stream reconnects.
+    await page.reload();
+    await byId('screen-waiting').waitFor();
+    await page.locator('[data-testid="connection-status"][data-state="online"]').waitFor();
+    assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('kassa.pos.device')).id), deviceId);
+
     const s = await createSession(deviceId, { expires_in: 10000 });
     const ttl = Date.parse(s.expires_at) - Date.parse(s.created_at);
     assert.ok(ttl >= 9000 && ttl <= 11000, `expires_at is about 10 s after created_at (${ttl} ms)`);

@@ -109,7 +109,7 @@ export async function launch() {
 export async function openPos(browser, { viewport, locale = 'en-US', label }) {
   const context = await browser.newContext({ viewport, locale, deviceScaleFactor: 1, colorScheme: 'light' });
   const page = await context.newPage();
-  page.setDefaultTimeout(5000);
+  page.setDefaultTimeout(10000); // generous: CI machines can be busy
   const problems = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
