@@ -1,8 +1,10 @@
 //! `kassa`: the one binary. `serve` runs the service; `migrate` prepares the database;
-//! `admin` manages merchants and API keys directly in the database.
+//! `admin` manages merchants and API keys directly in the database; `bench` measures a running
+//! server against the database's own ceiling.
 #![forbid(unsafe_code)]
 
 mod admin;
+mod bench;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -32,13 +34,17 @@ enum Command {
     /// Manage merchants and API keys.
     #[command(subcommand)]
     Admin(admin::Admin),
+    /// Measure a running server: throughput, latency and the database ceiling (BENCHMARKS.md).
+    Bench(bench::BenchArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
-    init_tracing(&config.log);
+    // A benchmark's output is its report; the libraries' info lines would only interleave.
+    let bench = matches!(cli.command, Command::Bench(_)) && std::env::var_os("KASSA_LOG").is_none();
+    init_tracing(if bench { "warn" } else { &config.log });
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
@@ -47,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin::run(cmd, &config).await,
+        Command::Bench(args) => bench::run(args, &config.database_url).await,
     }
 }
 
