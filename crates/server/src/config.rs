@@ -1,6 +1,7 @@
 //! Configuration: defaults, then an optional TOML file, then `KASSA_*` environment variables.
 //! Validated once at start-up; durations are written like `500ms`, `10s`, `5m`, `2h`.
 
+use crate::push::PushConfig;
 use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -29,6 +30,9 @@ struct Raw {
     max_attempts: i64,
     log: String,
     idempotency_retention: String,
+    /// Native push (APNs, FCM); absent means off.
+    #[serde(default)]
+    push: PushConfig,
 }
 
 impl Default for Raw {
@@ -43,6 +47,7 @@ impl Default for Raw {
             max_attempts: 5,
             log: "info".into(),
             idempotency_retention: "24h".into(),
+            push: PushConfig::default(),
         }
     }
 }
@@ -58,6 +63,8 @@ pub struct Config {
     pub max_attempts: i64,
     pub log: String,
     pub idempotency_retention: Duration,
+    /// Native push services; both off unless `[push.apns]` / `[push.fcm]` are present.
+    pub push: PushConfig,
 }
 
 impl Config {
@@ -94,6 +101,7 @@ impl TryFrom<Raw> for Config {
         if raw.max_attempts < 1 {
             bail!("max_attempts must be at least 1");
         }
+        raw.push.validate()?;
         Ok(Self {
             session_ttl: ttl(&raw.session_ttl)?,
             webhook_timeout: duration("webhook_timeout", &raw.webhook_timeout)?,
@@ -104,6 +112,7 @@ impl TryFrom<Raw> for Config {
             mode: raw.mode,
             max_attempts: raw.max_attempts,
             log: raw.log,
+            push: raw.push,
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod push;
 pub mod secrets;
 pub mod seed;
 pub mod state;

@@ -79,6 +79,9 @@ pub trait DeviceStore: Send + Sync {
         -> Result<()>;
     async fn find_device_by_token(&self, token_hash: &str) -> Result<Option<Device>>;
     async fn touch_device(&self, id: DeviceId, now: Timestamp) -> Result<()>;
+    /// Forgets a push token that APNs or FCM reported invalid, but only if the device still
+    /// has that token (a newer one must survive a late report). True if it was cleared.
+    async fn clear_push_token(&self, id: DeviceId, stale_token: &str) -> Result<bool>;
 }
 
 /// The first answer to a finalize call, kept so that a retried call gets it again.

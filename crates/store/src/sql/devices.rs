@@ -170,6 +170,17 @@ impl DeviceStore for SqlStore {
             .await?;
         Ok(())
     }
+
+    #[tracing::instrument(skip_all, fields(device.id = %id))]
+    async fn clear_push_token(&self, id: DeviceId, stale_token: &str) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE devices SET push_token = NULL WHERE id = $1 AND push_token = $2")
+                .bind(id.to_string())
+                .bind(stale_token)
+                .execute(&self.write)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
 }
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
