@@ -39,10 +39,13 @@ impl App {
         let store = kassa_store::connect(&config.database_url)
             .await
             .with_context(|| format!("cannot open database {}", redact(&config.database_url)))?;
+        let pusher = crate::push::Pusher::from_config(&config.push, clock.clone())
+            .context("invalid [push] configuration")?;
         let state = AppState {
             store: store.clone(),
             config: Arc::new(config),
             clock,
+            pusher,
             metrics: metrics_handle(),
             registration_limiter: Arc::new(crate::http::devices::registration_limiter()),
             hub: Arc::new(crate::stream::Hub::default()),

@@ -14,6 +14,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub registration_limiter: Arc<crate::http::devices::RegistrationLimiter>,
     pub hub: Arc<crate::stream::Hub>,
+    /// APNs/FCM for native POS apps; disabled unless `[push]` is configured.
+    pub pusher: crate::push::Pusher,
 }
 
 impl AppState {

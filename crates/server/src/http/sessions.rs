@@ -50,7 +50,29 @@ pub async fn create_session(
     let new = new_session(&state, merchant.id, location, body)?;
     let session = state.store.create_session(new, state.now()).await?;
     metrics::counter!("kassa_sessions_created_total").increment(1);
+    push_natively(&state, &session);
     Ok(Json(Session::from(&session)))
+}
+
+/// Wakes a native POS app through APNs/FCM after the commit, unless the device is listening
+/// on this node's stream already. Only the node that committed the create sends it, so
+/// several nodes never push twice; the response does not wait for Apple or Google.
+fn push_natively(state: &AppState, session: &kassa_core::session::Session) {
+    if !state.pusher.is_enabled() || state.hub.is_connected(session.device_id) {
+        return;
+    }
+    let (state, session) = (state.clone(), session.clone());
+    tokio::spawn(async move {
+        let device = match state.store.get_device(session.merchant_id, session.device_id).await {
+            Ok(Some(device)) if state.pusher.reaches(&device) => device,
+            Ok(_) => return,
+            Err(e) => return tracing::warn!(error = %e, "native push: cannot load the device"),
+        };
+        let store = state.store.clone();
+        if let Err(e) = state.pusher.notify_and_prune(store.as_ref(), &device, session.id).await {
+            tracing::warn!(error = %e, session.id = %session.id, "native push failed");
+        }
+    });
 }
 
 /// Turns the request into a valid `NewSession`, reporting every broken rule at once.
