@@ -9,6 +9,7 @@ mod fake_apns;
 mod fake_fcm;
 mod fcm;
 mod pusher;
+mod wiring;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
