@@ -10,6 +10,7 @@ pub mod order;
 pub mod page;
 pub mod session;
 pub mod time;
+pub mod webhook;
 
 pub use error::ErrorBody;
 pub use page::PageBody;

@@ -5,6 +5,7 @@
 
 mod admin;
 mod bench;
+mod listen;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -34,6 +35,8 @@ enum Command {
     /// Manage merchants and API keys.
     #[command(subcommand)]
     Admin(admin::Admin),
+    /// Forward a merchant's events, signed, to a local URL (like `stripe listen`).
+    Listen(listen::ListenArgs),
     /// Measure a running server: throughput, latency and the database ceiling (BENCHMARKS.md).
     Bench(bench::BenchArgs),
 }
@@ -53,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin::run(cmd, &config).await,
+        Command::Listen(args) => listen::run(args).await,
         Command::Bench(args) => bench::run(args, &config.database_url).await,
     }
 }

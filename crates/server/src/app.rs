@@ -86,6 +86,7 @@ impl App {
         vec![
             tokio::spawn(crate::sweeper::run(state.clone(), stop.clone())),
             tokio::spawn(crate::stream::route(state.clone(), stop.clone())),
+            tokio::spawn(crate::webhooks::run(state.clone(), stop.clone())),
         ]
     }
 }

@@ -13,6 +13,7 @@ pub mod seed;
 pub mod state;
 pub mod stream;
 pub mod sweeper;
+pub mod webhooks;
 
 pub use app::App;
 pub use config::{Config, ServerMode};

@@ -16,6 +16,7 @@ mod sqlite;
 mod stores;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod webhooks;
 
 pub use dialect::Backend;
 pub use error::StoreError;
@@ -23,6 +24,7 @@ pub use model::*;
 pub use notify::Notice;
 pub use sql::SqlStore;
 pub use stores::*;
+pub use webhooks::*;
 
 use std::sync::Arc;
 
@@ -30,7 +32,14 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything Kassa keeps, behind one object-safe trait made of one trait per resource.
 pub trait Store:
-    MerchantStore + PlaceStore + DeviceStore + SessionStore + OrderStore + IdempotencyStore + EventStore
+    MerchantStore
+    + PlaceStore
+    + DeviceStore
+    + SessionStore
+    + OrderStore
+    + IdempotencyStore
+    + EventStore
+    + WebhookStore
 {
 }
 
@@ -42,6 +51,7 @@ impl<T> Store for T where
         + OrderStore
         + IdempotencyStore
         + EventStore
+        + WebhookStore
 {
 }
 

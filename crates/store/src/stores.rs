@@ -236,3 +236,85 @@ pub trait EventStore: Send + Sync {
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Notice>;
     fn backend(&self) -> crate::Backend;
 }
+
+/// Webhook endpoints and the delivery queue. Delivery rows are made from the outbox (the
+/// `events` table) by `fan_out_events`, claimed with a lease by `claim_deliveries` (with
+/// `SKIP LOCKED` on PostgreSQL, so nodes share the queue) and settled by `record_attempts`.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn create_webhook_endpoint(&self, endpoint: &crate::WebhookEndpoint) -> Result<()>;
+    async fn get_webhook_endpoint(
+        &self,
+        merchant: MerchantId,
+        id: kassa_core::WebhookEndpointId,
+    ) -> Result<Option<crate::WebhookEndpoint>>;
+    async fn list_webhook_endpoints(
+        &self,
+        merchant: MerchantId,
+        page: PageRequest,
+    ) -> Result<Page<crate::WebhookEndpoint>>;
+    /// `NotFound` if the merchant has no such endpoint.
+    async fn update_webhook_endpoint(
+        &self,
+        merchant: MerchantId,
+        id: kassa_core::WebhookEndpointId,
+        patch: &crate::WebhookEndpointPatch,
+        now: Timestamp,
+    ) -> Result<crate::WebhookEndpoint>;
+    /// Deletes the endpoint with its deliveries and their log; false if there was none.
+    async fn delete_webhook_endpoint(
+        &self,
+        merchant: MerchantId,
+        id: kassa_core::WebhookEndpointId,
+    ) -> Result<bool>;
+    /// Makes `secret` current; the old one keeps signing until `previous_expires_at`.
+    async fn rotate_webhook_secret(
+        &self,
+        merchant: MerchantId,
+        id: kassa_core::WebhookEndpointId,
+        secret: &str,
+        previous_expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<crate::WebhookEndpoint>;
+    /// The endpoint's attempts, newest first.
+    async fn list_delivery_attempts(
+        &self,
+        merchant: MerchantId,
+        endpoint: kassa_core::WebhookEndpointId,
+        page: PageRequest,
+    ) -> Result<Page<crate::DeliveryAttempt>>;
+    /// The delivery states of one event (tests and support).
+    async fn event_deliveries(
+        &self,
+        merchant: MerchantId,
+        event: &EventId,
+    ) -> Result<Vec<crate::DeliveryState>>;
+    /// Starts a fresh attempt series of `event` to every enabled endpoint that wants it,
+    /// due at `at`; returns how many. `NotFound` if the merchant has no such event.
+    async fn redeliver_event(
+        &self,
+        merchant: MerchantId,
+        event: &EventId,
+        at: Timestamp,
+    ) -> Result<usize>;
+    /// Turns up to `limit` new events (oldest first) into deliveries to the endpoints that
+    /// want them, first attempt due at `first_at`. Returns how many events it consumed.
+    async fn fan_out_events(&self, first_at: Timestamp, limit: i64) -> Result<usize>;
+    /// Leases up to `limit` due deliveries until `lease_until`. A delivery whose session
+    /// has an earlier event not yet attempted on the same endpoint waits for it, so first
+    /// attempts go out in `sequence` order; retries never hold later events back.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<crate::DueDelivery>>;
+    /// Logs the attempts and moves their deliveries on, in one transaction.
+    async fn record_attempts(
+        &self,
+        attempts: &[crate::AttemptRecord],
+        now: Timestamp,
+    ) -> Result<()>;
+    /// When the earliest pending delivery is due (the dispatcher's retry timer).
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
+}

@@ -5,6 +5,7 @@
 pub mod dev;
 pub mod devices;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod ops;
@@ -15,6 +16,7 @@ pub mod places;
 pub mod pos;
 pub mod sessions;
 pub mod ui;
+pub mod webhooks;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -48,7 +50,9 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
     modifiers(&Security),
     tags((name = "sessions"), (name = "pos", description = "Called by the POS app with its device token"),
         (name = "devices"), (name = "locations"), (name = "enrollments"), (name = "orders"),
-        (name = "playground", description = "Playground mode only; 404 in live mode"))
+        (name = "playground", description = "Playground mode only; 404 in live mode"),
+        (name = "webhooks", description = "Endpoints, the delivery log, the event feed and replay. Deliveries are signed \
+            per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`)"))
 )]
 struct ApiDoc;
 
@@ -89,6 +93,8 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(places::routes())
         .merge(orders::routes())
         .merge(dev::routes())
+        .merge(webhooks::routes())
+        .merge(events::routes())
         .merge(crate::stream::routes())
         .split_for_parts()
 }

@@ -63,13 +63,21 @@ fn push_natively(state: &AppState, session: &kassa_core::session::Session) {
     }
     let (state, session) = (state.clone(), session.clone());
     tokio::spawn(async move {
-        let device = match state.store.get_device(session.merchant_id, session.device_id).await {
+        let device = match state
+            .store
+            .get_device(session.merchant_id, session.device_id)
+            .await
+        {
             Ok(Some(device)) if state.pusher.reaches(&device) => device,
             Ok(_) => return,
             Err(e) => return tracing::warn!(error = %e, "native push: cannot load the device"),
         };
         let store = state.store.clone();
-        if let Err(e) = state.pusher.notify_and_prune(store.as_ref(), &device, session.id).await {
+        if let Err(e) = state
+            .pusher
+            .notify_and_prune(store.as_ref(), &device, session.id)
+            .await
+        {
             tracing::warn!(error = %e, session.id = %session.id, "native push failed");
         }
     });

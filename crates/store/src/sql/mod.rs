@@ -10,6 +10,7 @@ mod orders;
 mod places;
 mod session_tx;
 mod sessions;
+mod webhooks;
 
 use crate::notify::Notice;
 use crate::{Backend, Result};

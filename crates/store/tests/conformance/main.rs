@@ -5,6 +5,7 @@ mod fixtures;
 mod races;
 mod sessions;
 mod tenancy;
+mod webhooks;
 
 /// Declares `$name` once per backend; the body gets a fresh store as `$store`.
 #[macro_export]

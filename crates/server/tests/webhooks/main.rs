@@ -1,0 +1,514 @@
+//! Webhook delivery end to end, on both backends: a real server, its dispatcher, and local
+//! receivers that verify every signature.
+
+#[path = "../api/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+mod measure;
+mod receiver;
+mod restart;
+
+use harness::TestApp;
+use kassa_server::Config;
+use receiver::Receiver;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Declares `$name` once per backend; the body gets the backend as `$backend`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, |$backend:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($backend: kassa_store::Backend) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(kassa_store::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run(kassa_store::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Retries after 1 s and 2 s of (manual) clock time.
+fn short_schedule(c: &mut Config) {
+    c.webhook_retry_schedule = vec![
+        Duration::ZERO,
+        Duration::from_secs(1),
+        Duration::from_secs(2),
+    ];
+}
+
+/// Creates an endpoint and tells the receiver its secret. Returns (id, secret).
+async fn endpoint(app: &TestApp, rx: &Receiver, events: Option<&[&str]>) -> (String, String) {
+    let mut body = json!({"url": rx.url, "description": "test receiver"});
+    if let Some(e) = events {
+        body["events"] = json!(e);
+    }
+    let r = app
+        .merchant(Method::POST, "/ipp/v1/webhook-endpoints")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = harness::json_of(r).await;
+    assert_eq!(status, 201, "{body}");
+    let secret = body["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    rx.accept_secret(&secret);
+    (body["id"].as_str().unwrap().into(), secret)
+}
+
+async fn tap(app: &TestApp, session: &str, outcome: &str) -> Value {
+    let r = app
+        .merchant(
+            Method::POST,
+            &format!("/ipp/v1/dev/sessions/{session}/simulate-tap?outcome={outcome}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = harness::json_of(r).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn cancel(app: &TestApp, session: &str) {
+    let r = app
+        .merchant(Method::PUT, &format!("/ipp/v1/sessions/{session}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+fn types_of(got: &[receiver::Delivery], session: &str) -> Vec<String> {
+    got.iter()
+        .filter(|d| d.body["data"]["session_id"] == session)
+        .map(|d| d.body["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn deliveries_log(app: &TestApp, endpoint: &str) -> Vec<Value> {
+    let (status, body) = app
+        .get(&format!(
+            "/ipp/v1/webhook-endpoints/{endpoint}/deliveries?page_size=100"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["content"].as_array().unwrap().clone()
+}
+
+both_backends!(
+    every_event_type_is_delivered_signed_and_in_order,
+    |backend| {
+        let app = TestApp::spawn_with(backend, |c| c.max_attempts = 2).await;
+        let rx = Receiver::start().await;
+        endpoint(&app, &rx, None).await;
+
+        let paid = app.session_on(&app.device_id).await["session_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        tap(&app, &paid, "INSUFFICIENT_FUNDS").await;
+        tap(&app, &paid, "SUCCESS").await;
+        let failed = app.session_on(&app.device_id).await["session_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        tap(&app, &failed, "LOST_CARD").await;
+        tap(&app, &failed, "STOLEN_CARD").await;
+        let cancelled = app.session_on(&app.device_id).await["session_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        cancel(&app, &cancelled).await;
+        let mut short = harness::cart(&app.device_id, 700);
+        short["expires_in"] = json!(10_000);
+        let expired = app
+            .create_session(&short)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["session_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Within the receivers' timestamp tolerance (5 min): the signature carries Kassa's clock.
+        app.clock.advance(chrono::Duration::seconds(11));
+
+        let got = rx.wait_for(13, WAIT).await;
+        assert_eq!(
+            types_of(&got, &paid),
+            [
+                "ipp.session.created",
+                "ipp.session.activated",
+                "ipp.payment.failed",
+                "ipp.session.finalized"
+            ]
+        );
+        assert_eq!(
+            types_of(&got, &failed),
+            [
+                "ipp.session.created",
+                "ipp.session.activated",
+                "ipp.payment.failed",
+                "ipp.payment.failed",
+                "ipp.session.failed"
+            ]
+        );
+        assert_eq!(
+            types_of(&got, &cancelled),
+            ["ipp.session.created", "ipp.session.cancelled"]
+        );
+        assert_eq!(
+            types_of(&got, &expired),
+            ["ipp.session.created", "ipp.session.expired"]
+        );
+        assert_eq!(rx.bad_signatures(), 0);
+        // The envelope: Kustom's fields plus Kassa's.
+        let fin = got
+            .iter()
+            .find(|d| d.body["type"] == "ipp.session.finalized")
+            .unwrap();
+        assert_eq!(fin.id, fin.body["id"].as_str().unwrap());
+        assert!(fin.id.starts_with("kevt_"));
+        assert_eq!(fin.body["merchant_id"], app.merchant_id.as_str());
+        assert!(fin.body["data"]["order_id"].is_string());
+        assert_eq!(fin.body["data"]["status"], "FINALIZED");
+        assert_eq!(fin.body["data"]["previous_status"], "ACTIVE");
+        assert_eq!(fin.body["data"]["merchant_reference1"], "order-42");
+        let declined = got
+            .iter()
+            .find(|d| d.body["type"] == "ipp.payment.failed")
+            .unwrap();
+        assert_eq!(
+            declined.body["data"]["failure_reason"],
+            "INSUFFICIENT_FUNDS"
+        );
+        // Sequences rise per session.
+        for s in [&paid, &failed, &cancelled, &expired] {
+            let seq: Vec<i64> = got
+                .iter()
+                .filter(|d| d.body["data"]["session_id"] == s.as_str())
+                .map(|d| d.body["data"]["sequence"].as_i64().unwrap())
+                .collect();
+            assert!(seq.windows(2).all(|w| w[0] < w[1]), "{seq:?}");
+        }
+        // Each event exactly once.
+        let mut ids: Vec<&str> = got.iter().map(|d| d.id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), got.len());
+    }
+);
+
+both_backends!(a_filtered_endpoint_gets_only_its_types, |backend| {
+    let app = TestApp::spawn(backend).await;
+    let all = Receiver::start().await;
+    let some = Receiver::start().await;
+    endpoint(&app, &all, None).await;
+    endpoint(&app, &some, Some(&["ipp.session.cancelled"])).await;
+    let id = app.session_on(&app.device_id).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cancel(&app, &id).await;
+    all.wait_for(2, WAIT).await;
+    let got = some.wait_for(1, WAIT).await;
+    assert_eq!(types_of(&got, &id), ["ipp.session.cancelled"]);
+});
+
+both_backends!(
+    two_failures_then_success_is_delivered_on_the_third_attempt,
+    |backend| {
+        let app = TestApp::spawn_with(backend, short_schedule).await;
+        let rx = Receiver::start().await;
+        rx.script(&[500, 500]);
+        let (ep, _) = endpoint(&app, &rx, None).await;
+        app.session_on(&app.device_id).await;
+        // The first attempt fails at once; the second is due 1 s (+ jitter) later.
+        wait_for_attempts(&app, &ep, 1).await;
+        assert!(rx.got().is_empty());
+        app.clock.advance(chrono::Duration::milliseconds(1_200));
+        wait_for_attempts(&app, &ep, 2).await;
+        assert!(rx.got().is_empty());
+        app.clock.advance(chrono::Duration::milliseconds(2_300));
+        let got = rx.wait_for(1, WAIT).await;
+        assert_eq!(got[0].body["type"], "ipp.session.created");
+        let log = wait_for_attempts(&app, &ep, 3).await;
+        let codes: Vec<_> = log.iter().rev().map(|a| a["status_code"].clone()).collect();
+        assert_eq!(codes, [json!(500), json!(500), json!(200)]);
+        assert!(log[2]["next_attempt_at"].is_string(), "{log:?}");
+        assert!(log[0]["next_attempt_at"].is_null(), "{log:?}");
+        assert!(log.iter().all(|a| a["event_id"] == got[0].id.as_str()));
+    }
+);
+
+both_backends!(
+    an_exhausted_schedule_fails_and_redeliver_starts_again,
+    |backend| {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.webhook_retry_schedule = vec![Duration::ZERO, Duration::from_secs(1)]
+        })
+        .await;
+        let rx = Receiver::start().await;
+        rx.script(&[503, 503]);
+        let (ep, _) = endpoint(&app, &rx, None).await;
+        let session = app.session_on(&app.device_id).await;
+        wait_for_attempts(&app, &ep, 1).await;
+        app.clock.advance(chrono::Duration::milliseconds(1_200));
+        let log = wait_for_attempts(&app, &ep, 2).await;
+        assert!(log[0]["next_attempt_at"].is_null());
+        let events = app.events(session["session_id"].as_str().unwrap()).await;
+        assert_eq!(events, ["ipp.session.created"]);
+        let event_id = log[0]["event_id"].as_str().unwrap().to_string();
+        let merchant = app.merchant_id.parse().unwrap();
+        let id = kassa_core::EventId::parse(&event_id).unwrap();
+        let state = app
+            .state
+            .store
+            .event_deliveries(merchant, &id)
+            .await
+            .unwrap();
+        assert_eq!(state[0].status, "FAILED");
+
+        let r = app
+            .merchant(
+                Method::POST,
+                &format!("/ipp/v1/events/{event_id}/redeliver"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        let got = rx.wait_for(1, WAIT).await;
+        assert_eq!(got[0].id, event_id);
+        let r = app
+            .merchant(
+                Method::POST,
+                "/ipp/v1/events/kevt_0000000000000000000000/redeliver",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+);
+
+both_backends!(a_receiver_down_then_up_gets_everything_once, |backend| {
+    let app = TestApp::spawn_with(backend, short_schedule).await;
+    let rx = Receiver::down().await;
+    let (ep, _) = endpoint(&app, &rx, None).await;
+    let mut sessions = Vec::new();
+    for i in 0..3 {
+        let (device, _) = app.simulated_device(&format!("Till {i}")).await;
+        let s = app.session_on(&device).await;
+        let id = s["session_id"].as_str().unwrap().to_string();
+        cancel(&app, &id).await;
+        sessions.push(id);
+    }
+    // Every session's created event failed once; its cancelled event then went out too
+    // (a retrying event does not hold back later ones).
+    wait_for_attempts(&app, &ep, 6).await;
+    rx.up().await;
+    app.clock.advance(chrono::Duration::milliseconds(1_200));
+    let got = rx.wait_for(6, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let got_later = rx.got();
+    assert_eq!(got_later.len(), 6, "{got_later:?}");
+    let mut ids: Vec<&str> = got.iter().map(|d| d.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6);
+});
+
+both_backends!(a_slow_receiver_does_not_block_another_endpoint, |backend| {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.webhook_timeout = Duration::from_secs(2);
+        short_schedule(c);
+    })
+    .await;
+    let slow = Receiver::start().await;
+    slow.delay(Duration::from_secs(5));
+    let fast = Receiver::start().await;
+    let (slow_ep, _) = endpoint(&app, &slow, None).await;
+    endpoint(&app, &fast, None).await;
+    let started = std::time::Instant::now();
+    let id = app.session_on(&app.device_id).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cancel(&app, &id).await;
+    fast.wait_for(2, WAIT).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(1_500),
+        "{:?}",
+        started.elapsed()
+    );
+    // The slow endpoint's attempt times out and is logged as such.
+    let log = wait_for_attempts(&app, &slow_ep, 1).await;
+    assert!(log[0]["status_code"].is_null(), "{log:?}");
+    assert_eq!(log[0]["error"], "timed out");
+});
+
+both_backends!(live_mode_refuses_private_targets, |backend| {
+    let app = TestApp::spawn_with(backend, |c| c.mode = kassa_server::ServerMode::Live).await;
+    for url in [
+        "https://127.0.0.1/hook",
+        "https://10.0.0.8/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://localhost/hook",
+        "http://example.com/hook",
+    ] {
+        let r = app
+            .merchant(Method::POST, "/ipp/v1/webhook-endpoints")
+            .json(&json!({ "url": url }))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = harness::json_of(r).await;
+        harness::assert_error(status, &body, 400, "BAD_VALUE");
+        assert!(
+            body["error_messages"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("url: "),
+            "{body}"
+        );
+    }
+});
+
+both_backends!(endpoints_crud_and_secret_rotation, |backend| {
+    let app = TestApp::spawn(backend).await;
+    let rx = Receiver::start().await;
+    let (ep, old) = endpoint(&app, &rx, Some(&["ipp.session.created"])).await;
+    let (status, one) = app.get(&format!("/ipp/v1/webhook-endpoints/{ep}")).await;
+    assert_eq!(status, 200);
+    assert!(one.get("secret").is_none(), "{one}");
+    assert_eq!(one["events"], json!(["ipp.session.created"]));
+    let (_, list) = app.get("/ipp/v1/webhook-endpoints").await;
+    assert_eq!(list["total_elements"], 1);
+
+    let r = app
+        .merchant(Method::PUT, &format!("/ipp/v1/webhook-endpoints/{ep}"))
+        .json(&json!({"events": [], "description": ""}))
+        .send()
+        .await
+        .unwrap();
+    let (status, updated) = harness::json_of(r).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["events"].as_array().unwrap().len(), 7);
+    assert!(updated["description"].is_null());
+
+    let r = app
+        .merchant(
+            Method::POST,
+            &format!("/ipp/v1/webhook-endpoints/{ep}/rotate-secret"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, rotated) = harness::json_of(r).await;
+    assert_eq!(status, 200);
+    let new = rotated["secret"].as_str().unwrap();
+    assert_ne!(new, old);
+    // During the grace period both keys sign: a receiver with either accepts.
+    let only_new = Receiver::start().await;
+    only_new.accept_secret(new);
+    app.session_on(&app.device_id).await;
+    let got = rx.wait_for(1, WAIT).await;
+    assert_eq!(got[0].signatures, 2);
+
+    let r = app
+        .merchant(Method::PUT, &format!("/ipp/v1/webhook-endpoints/{ep}"))
+        .json(&json!({"url": "ftp://example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = app
+        .merchant(Method::DELETE, &format!("/ipp/v1/webhook-endpoints/{ep}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (status, _) = app.get(&format!("/ipp/v1/webhook-endpoints/{ep}")).await;
+    assert_eq!(status, 404);
+});
+
+both_backends!(gone_disables_the_endpoint, |backend| {
+    let app = TestApp::spawn_with(backend, short_schedule).await;
+    let rx = Receiver::start().await;
+    rx.script(&[410]);
+    let (ep, _) = endpoint(&app, &rx, None).await;
+    app.session_on(&app.device_id).await;
+    wait_for_attempts(&app, &ep, 1).await;
+    let (_, one) = app.get(&format!("/ipp/v1/webhook-endpoints/{ep}")).await;
+    assert_eq!(one["enabled"], false, "{one}");
+    assert!(one["disabled_reason"].is_string());
+});
+
+both_backends!(the_event_feed_long_polls, |backend| {
+    let app = TestApp::spawn(backend).await;
+    let (status, empty) = app.get("/ipp/v1/events").await;
+    assert_eq!(status, 200);
+    assert_eq!(empty["events"], json!([]));
+    let first = app.session_on(&app.device_id).await;
+    let (_, feed) = app.get("/ipp/v1/events").await;
+    assert_eq!(feed["events"][0]["type"], "ipp.session.created");
+    assert_eq!(feed["events"][0]["data"]["session_id"], first["session_id"]);
+    let cursor = feed["next_cursor"].as_str().unwrap().to_string();
+    let path = format!("/ipp/v1/events?after={cursor}&wait=10");
+    let waiter = {
+        let req = app.merchant(Method::GET, &path);
+        tokio::spawn(async move { harness::json_of(req.send().await.unwrap()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    cancel(&app, first["session_id"].as_str().unwrap()).await;
+    let (status, next) = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(next["events"][0]["type"], "ipp.session.cancelled");
+    let (status, body) = app.get("/ipp/v1/events?type=nope").await;
+    harness::assert_error(status, &body, 400, "BAD_VALUE");
+});
+
+/// Polls the endpoint's log until it has `n` attempts (newest first).
+async fn wait_for_attempts(app: &TestApp, endpoint: &str, n: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let log = deliveries_log(app, endpoint).await;
+        if log.len() >= n {
+            return log;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {n} attempts: {log:?}",
+            log.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Counts deliveries per event id.
+pub fn counts(got: &[receiver::Delivery]) -> HashMap<String, usize> {
+    let mut c = HashMap::new();
+    for d in got {
+        *c.entry(d.id.clone()).or_default() += 1;
+    }
+    c
+}
