@@ -1,7 +1,7 @@
 //! Commit notices: which session changed, so that push, long-polls and the webhook dispatcher
-//! react at once instead of polling. SQLite (one process) publishes after commit; PostgreSQL
-//! sends `NOTIFY` inside the transaction, which the server delivers only on commit, and every
-//! node's listener republishes it locally.
+//! react at once instead of polling. SQLite (one process) publishes after commit; on
+//! PostgreSQL a notifier task sends `NOTIFY` after commit (not inside the transaction: see
+//! `SqlStore::announce`), and every node's listener republishes it locally.
 
 use kassa_core::session::SessionStatus;
 use kassa_core::{DeviceId, MerchantId, SessionId};

@@ -1,13 +1,15 @@
 //! PostgreSQL: production, several nodes on one database. Read-modify-write takes row locks
 //! (`FOR UPDATE`), queues are claimed with `SKIP LOCKED`, and commit notices cross nodes with
-//! `LISTEN/NOTIFY` (see `notify.rs`).
+//! `LISTEN/NOTIFY` (see `notify.rs`), sent after commit by one notifier task per node.
 
 use crate::notify::{Notice, CHANNEL};
+use crate::sql::Outbound;
 use crate::{Backend, Result, SqlStore};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::postgres::PgListener;
+use sqlx::AnyPool;
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// More connections than this is slower, not faster, on a small machine (see LIMITS.md).
 const POOL_SIZE: u32 = 16;
@@ -19,11 +21,41 @@ pub async fn open(url: &str) -> Result<SqlStore> {
         .acquire_timeout(Duration::from_secs(30))
         .connect(url)
         .await?;
-    let store = SqlStore::new(Backend::Postgres, pool.clone(), pool);
+    let store = SqlStore::new(Backend::Postgres, pool.clone(), pool.clone());
+    let (outbound, queue) = mpsc::unbounded_channel();
+    let _ = store.outbound.set(outbound);
+    tokio::spawn(notifier(pool, queue));
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
     tokio::spawn(relay(listener, store.notices.clone()));
     Ok(store)
+}
+
+/// Most notices sent by one statement.
+const NOTIFY_BATCH: usize = 32;
+
+/// Sends this node's notices after their commits, in commit order, one statement at a time:
+/// notices that queue up while one statement is in flight go together in the next, so under
+/// load the notify-queue lock is taken once per batch and never across a WAL flush.
+async fn notifier(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Outbound>) {
+    let mut batch = Vec::with_capacity(NOTIFY_BATCH);
+    while queue.recv_many(&mut batch, NOTIFY_BATCH).await > 0 {
+        let calls: Vec<String> = (0..batch.len())
+            .map(|i| format!("pg_notify($1, ${})", i + 2))
+            .collect();
+        let sql = format!("SELECT {}", calls.join(", "));
+        let mut query = sqlx::query(&sql).bind(CHANNEL);
+        for (notice, _) in &batch {
+            // Ids, a status and a flag always encode; an empty payload would only be skipped.
+            query = query.bind(serde_json::to_string(notice).unwrap_or_default());
+        }
+        if let Err(e) = query.execute(&pool).await {
+            tracing::warn!(error = %e, notices = batch.len(), "NOTIFY failed; notices lost");
+        }
+        for (_, sent) in batch.drain(..) {
+            let _ = sent.send(());
+        }
+    }
 }
 
 /// Republishes every node's commit notices to this node's subscribers. When the listener's

@@ -27,7 +27,12 @@ pub struct SqlStore {
     pub(crate) write: AnyPool,
     pub(crate) read: AnyPool,
     pub(crate) notices: broadcast::Sender<Notice>,
+    /// PostgreSQL: committed changes' notices on their way to `NOTIFY` (see `postgres.rs`).
+    pub(crate) outbound: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Outbound>>,
 }
+
+/// A notice for the PostgreSQL notifier and who to tell once it is sent.
+pub(crate) type Outbound = (Notice, tokio::sync::oneshot::Sender<()>);
 
 impl SqlStore {
     pub(crate) fn new(backend: Backend, write: AnyPool, read: AnyPool) -> Self {
@@ -37,6 +42,7 @@ impl SqlStore {
             write,
             read,
             notices,
+            outbound: std::sync::OnceLock::new(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! transaction.
 
 use super::SqlStore;
-use crate::notify::{Notice, CHANNEL};
+use crate::notify::Notice;
 use crate::rows::{ms, SessionRow, SESSION_COLUMNS};
 use crate::{Backend, Result, Scope, StoreError};
 use kassa_core::event::{Entry, EventType, SessionEvent, TimelineEntry};
@@ -73,21 +73,34 @@ impl SqlStore {
             status: session.status,
             has_events: !applied.events.is_empty(),
         };
-        if self.backend == Backend::Postgres {
-            // Delivered by PostgreSQL only if and when this transaction commits.
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(serde_json::to_string(&notice)?)
-                .execute(&mut **tx)
-                .await?;
-        }
         Ok(notice)
     }
 
-    /// Publishes in-process after commit; PostgreSQL's notices arrive through the listener.
-    pub(crate) fn announce(&self, notice: Notice) {
-        if self.backend == Backend::Sqlite {
-            self.publish(vec![notice]);
+    /// Publishes a committed change. SQLite: in-process. PostgreSQL: hands it to the
+    /// notifier, which sends `NOTIFY` after the commit, outside the transaction; every node's
+    /// listener (this one's too) republishes it. Not inside the transaction: a transaction
+    /// that notifies holds PostgreSQL's global notify-queue lock from pre-commit until its
+    /// commit record is flushed, which serialized every create behind one WAL flush at a time
+    /// (BENCHMARKS.md). The price: a crash between commit and `NOTIFY` loses that notice,
+    /// which is a hint — long-polls re-read at their deadline, devices resync on reconnect and
+    /// webhooks are driven by the outbox rows, not by notices.
+    ///
+    /// Returns once the notice is out (one batched `NOTIFY` on PostgreSQL), so a client that
+    /// acts on the answer — a device connecting right after a create — never sees the notice
+    /// of an earlier change arrive after its own later view of the session.
+    pub(crate) async fn announce(&self, notice: Notice) {
+        match self.backend {
+            Backend::Sqlite => self.publish(vec![notice]),
+            Backend::Postgres => {
+                let Some(outbound) = self.outbound.get() else {
+                    return;
+                };
+                let (sent, done) = tokio::sync::oneshot::channel();
+                // The notifier stops only with the runtime; a failed NOTIFY is logged there.
+                if outbound.send((notice, sent)).is_ok() {
+                    let _ = done.await;
+                }
+            }
         }
     }
 }

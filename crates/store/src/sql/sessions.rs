@@ -27,8 +27,10 @@ impl SessionStore for SqlStore {
         let applied = machine::apply(&mut session, &[created], now);
         let notice = self.persist(&mut tx, &session, None, &applied, now).await?;
         tx.commit().await?;
-        stale.into_iter().for_each(|n| self.announce(n));
-        self.announce(notice);
+        if let Some(stale) = stale {
+            self.announce(stale).await;
+        }
+        self.announce(notice).await;
         Ok(session)
     }
 
@@ -146,7 +148,7 @@ impl SessionStore for SqlStore {
             record_attempt(&mut tx, attempt_id, &session, outcome, now).await?;
         }
         tx.commit().await?;
-        self.announce(notice);
+        self.announce(notice).await;
         match decision.refusal {
             Some(refusal) => Err(refusal.into()),
             None => Ok(AttemptResult {
@@ -234,7 +236,7 @@ impl SqlStore {
             .persist(&mut tx, session, Some(version), &applied, now)
             .await?;
         tx.commit().await?;
-        self.announce(notice);
+        self.announce(notice).await;
         Ok(())
     }
 
