@@ -143,6 +143,33 @@ impl Api {
         }
     }
 
+    /// Registers `url` for one event type; returns the endpoint's id.
+    pub async fn create_webhook_endpoint(&self, url: &str, event: &str) -> Result<String, Failure> {
+        let body = json!({"url": url, "events": [event], "description": "kassa bench"});
+        let v = self
+            .send(self.post("/ipp/v1/webhook-endpoints").json(&body))
+            .await?;
+        v["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| Failure::new("endpoint response without id"))
+    }
+
+    pub async fn delete_webhook_endpoint(&self, id: &str) -> Result<(), Failure> {
+        let url = format!("{}/ipp/v1/webhook-endpoints/{id}", self.base);
+        let response = self
+            .http
+            .delete(url)
+            .send()
+            .await
+            .map_err(|e| Failure::transport(&e))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(Failure::new(response.status().as_u16().to_string()))
+        }
+    }
+
     fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.post(format!("{}{path}", self.base))
     }

@@ -3,7 +3,7 @@
 //! returns the latency of its measured step; everything else here is the same for all.
 
 use super::api::{Api, Failure, SimDevice};
-use super::{create, lifecycle, push, Scenario};
+use super::{create, lifecycle, push, webhooks, Scenario};
 use futures::StreamExt;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -160,7 +160,7 @@ async fn once(
         Scenario::Create => create::once(api, slot, rec).await,
         Scenario::Lifecycle => lifecycle::once(api, slot, rec).await,
         Scenario::Push => push::once(api, slot, rec).await,
-        Scenario::Webhooks => Err(Failure::new("webhooks scenario not available")),
+        Scenario::Webhooks => webhooks::once(api, slot, rec).await,
     }
 }
 

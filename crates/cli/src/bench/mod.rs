@@ -14,6 +14,7 @@ mod driver;
 mod lifecycle;
 mod push;
 mod report;
+mod webhooks;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -70,7 +71,7 @@ pub enum Scenario {
     Lifecycle,
     /// Create → the device's WebSocket frame announcing it.
     Push,
-    /// Commit → a local webhook receiver's arrival.
+    /// Create → its `ipp.session.created` webhook arriving at a local receiver.
     Webhooks,
 }
 
@@ -87,12 +88,6 @@ impl Scenario {
 
 /// Runs one benchmark. `database_url` is the configured database (`kassa serve`'s default).
 pub async fn run(args: BenchArgs, configured_db: &str) -> anyhow::Result<()> {
-    if args.scenario == Scenario::Webhooks {
-        bail!(
-            "scenario not available yet: webhooks are not implemented in this server \
-             (no outbox dispatcher to time); available: create, lifecycle, push"
-        );
-    }
     if args.concurrency == 0 {
         bail!("--concurrency must be at least 1");
     }
@@ -119,6 +114,10 @@ pub async fn run(args: BenchArgs, configured_db: &str) -> anyhow::Result<()> {
         "bench {}: setting up {devices} simulated devices",
         args.scenario.name()
     );
+    let hook = match args.scenario {
+        Scenario::Webhooks => Some(webhooks::Hook::start(&api).await?),
+        _ => None,
+    };
     let slots = driver::setup(&api, args.scenario, devices, args.concurrency).await?;
     eprintln!(
         "bench {}: {} for {:?} ({})",
@@ -131,6 +130,9 @@ pub async fn run(args: BenchArgs, configured_db: &str) -> anyhow::Result<()> {
         }
     );
     let outcome = driver::drive(&api, args.scenario, slots, args.duration, args.rate).await;
+    if let Some(hook) = hook {
+        hook.stop(&api).await;
+    }
     let load_after = report::loadavg();
     let rss_loaded = args.server_pid.map(report::rss);
 
