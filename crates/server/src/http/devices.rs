@@ -181,10 +181,7 @@ pub async fn update_device(
         .store
         .update_device(merchant.id, id, &patch)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("device"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("device"))?;
     Ok(Json(device_response(&state, &device, None)))
 }
 
@@ -202,10 +199,7 @@ pub async fn delete_device(
         .store
         .delete_device(merchant.id, id, state.now())
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("device"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("device"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -54,6 +54,14 @@ impl ApiError {
         Self::NotFound(format!("{what} not found"))
     }
 
+    /// Maps a store error, naming `what` when the store found nothing for this caller.
+    pub fn missing(what: &'static str) -> impl Fn(StoreError) -> Self {
+        move |e| match e {
+            StoreError::NotFound => Self::not_found(what),
+            other => other.into(),
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, Vec<String>) {
         use StatusCode as S;
         match self {

@@ -133,10 +133,7 @@ pub async fn redeliver_event(
         .store
         .redeliver_event(merchant.id, &id, state.now())
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("event"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("event"))?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Redelivery {

@@ -10,7 +10,7 @@ use kassa_api::order::{CreateCapture, CreateRefund, Order};
 use kassa_api::ErrorBody;
 use kassa_core::order::Operation;
 use kassa_core::{OrderId, OrderOperationId};
-use kassa_store::{OrderChange, StoreError};
+use kassa_store::OrderChange;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -119,10 +119,7 @@ async fn change(
         .store
         .update_order(merchant, order_id(id)?, f)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("order"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("order"))?;
     Ok(Order::from(&order))
 }
 

@@ -13,7 +13,7 @@ use kassa_api::ErrorBody;
 use kassa_core::machine::Command;
 use kassa_core::session::{Actor, PaymentMethod, PaymentOutcome, SessionStatus};
 use kassa_core::{AttemptId, OrderId, SessionId};
-use kassa_store::{Scope, StoreError};
+use kassa_store::Scope;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -125,10 +125,7 @@ pub async fn finalize(
         .store
         .finalize_session(scope, id, attempt_id, cmd, state.now(), state.policy())
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("session"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("session"))?;
     let succeeded = result.outcome.is_success();
     metrics::counter!("kassa_payment_attempts_total", "outcome" => result.outcome.as_str())
         .increment(1);

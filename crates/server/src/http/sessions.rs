@@ -301,10 +301,7 @@ pub async fn command(
         .store
         .command_session(scope, id, command, state.now(), state.policy())
         .await
-        .map_err(|e| match e {
-            kassa_store::StoreError::NotFound => ApiError::not_found("session"),
-            other => other.into(),
-        })
+        .map_err(ApiError::missing("session"))
 }
 
 pub fn statuses(raw: Option<&str>) -> Result<Vec<SessionStatus>, ApiError> {

@@ -136,7 +136,7 @@ pub async fn update_webhook_endpoint(
         .store
         .update_webhook_endpoint(merchant.id, id, &patch, state.now())
         .await
-        .map_err(not_found)?;
+        .map_err(ApiError::missing("webhook endpoint"))?;
     Ok(Json(wire(&endpoint, false)))
 }
 
@@ -179,7 +179,7 @@ pub async fn rotate_webhook_secret(
             now,
         )
         .await
-        .map_err(not_found)?;
+        .map_err(ApiError::missing("webhook endpoint"))?;
     Ok(Json(wire(&endpoint, true)))
 }
 
@@ -199,7 +199,7 @@ pub async fn list_webhook_deliveries(
         .store
         .list_delivery_attempts(merchant.id, endpoint_id(&id)?, page)
         .await
-        .map_err(not_found)?;
+        .map_err(ApiError::missing("webhook endpoint"))?;
     let content = found
         .items
         .iter()
@@ -245,13 +245,6 @@ fn wire(e: &kassa_store::WebhookEndpoint, with_secret: bool) -> WebhookEndpoint 
 fn endpoint_id(id: &str) -> Result<WebhookEndpointId, ApiError> {
     id.parse()
         .map_err(|_| ApiError::not_found("webhook endpoint"))
-}
-
-fn not_found(e: kassa_store::StoreError) -> ApiError {
-    match e {
-        kassa_store::StoreError::NotFound => ApiError::not_found("webhook endpoint"),
-        other => other.into(),
-    }
 }
 
 /// The form checks of both modes and, in live mode, the address checks (host names resolved).
