@@ -19,7 +19,11 @@ pub struct Notice {
     pub device_id: DeviceId,
     #[serde(rename = "st")]
     pub status: SessionStatus,
-    /// True when the change created webhook events (the dispatcher's wake-up).
+    /// True when the change created events (the events feed's wake-up).
     #[serde(rename = "e")]
     pub has_events: bool,
+    /// True when it queued deliveries that no dispatcher was handed at commit (a
+    /// dispatcher's wake-up: see `sql/fanout.rs`).
+    #[serde(rename = "q", default)]
+    pub queued: bool,
 }

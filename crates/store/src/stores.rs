@@ -237,9 +237,10 @@ pub trait EventStore: Send + Sync {
     fn backend(&self) -> crate::Backend;
 }
 
-/// Webhook endpoints and the delivery queue. Delivery rows are made from the outbox (the
-/// `events` table) by `fan_out_events`, claimed with a lease by `claim_deliveries` (with
-/// `SKIP LOCKED` on PostgreSQL, so nodes share the queue) and settled by `record_attempts`.
+/// Webhook endpoints and the delivery queue. Delivery rows are written with their event (the
+/// outbox), in its transaction; most are leased to the committing node's dispatcher there
+/// and then, the rest are claimed with a lease by `claim_deliveries` (with `SKIP LOCKED` on
+/// PostgreSQL, so nodes share the queue); `record_attempts` settles them.
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
     async fn create_webhook_endpoint(&self, endpoint: &crate::WebhookEndpoint) -> Result<()>;
@@ -297,9 +298,6 @@ pub trait WebhookStore: Send + Sync {
         event: &EventId,
         at: Timestamp,
     ) -> Result<usize>;
-    /// Turns up to `limit` new events (oldest first) into deliveries to the endpoints that
-    /// want them, first attempt due at `first_at`. Returns how many events it consumed.
-    async fn fan_out_events(&self, first_at: Timestamp, limit: i64) -> Result<usize>;
     /// Leases up to `limit` due deliveries until `lease_until`. A delivery whose session
     /// has an earlier event not yet attempted on the same endpoint waits for it, so first
     /// attempts go out in `sequence` order; retries never hold later events back.
@@ -309,12 +307,24 @@ pub trait WebhookStore: Send + Sync {
         lease_until: Timestamp,
         limit: i64,
     ) -> Result<Vec<crate::DueDelivery>>;
-    /// Logs the attempts and moves their deliveries on, in one transaction.
+    /// Logs the attempts and moves their deliveries on, in one transaction. True if a later
+    /// event of one of their sessions waits on the same endpoint and may be claimed now.
     async fn record_attempts(
         &self,
         attempts: &[crate::AttemptRecord],
         now: Timestamp,
-    ) -> Result<()>;
+    ) -> Result<bool>;
     /// When the earliest pending delivery is due (the dispatcher's retry timer).
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
+    /// Makes this node's dispatcher the sender of the deliveries committed here: first
+    /// attempts are due `first_delay` after their event, and one due at once is written
+    /// leased to this node for `lease` and handed over after commit (`sql/fanout.rs`). The
+    /// first call gets the receiver; later ones get `None`.
+    fn route_deliveries(
+        &self,
+        first_delay: std::time::Duration,
+        lease: std::time::Duration,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::Routed>>;
+    /// The create of `session` has been answered: its held deliveries may go.
+    fn release_deliveries(&self, session: kassa_core::SessionId);
 }

@@ -2,7 +2,7 @@
 
 use crate::stores::StoredEvent;
 use kassa_core::event::EventType;
-use kassa_core::{EventId, MerchantId, Timestamp, WebhookEndpointId};
+use kassa_core::{EventId, MerchantId, SessionId, Timestamp, WebhookEndpointId};
 
 /// A merchant's webhook endpoint. The secrets are kept as issued (`whsec_…`): signing is an
 /// HMAC, which needs the key itself, so unlike API keys they cannot be stored as hashes.
@@ -73,6 +73,19 @@ pub struct DueDelivery {
     /// Sign with all of these (one signature each).
     pub secrets: Vec<String>,
     pub event: StoredEvent,
+}
+
+/// Deliveries committed on this node and leased to its dispatcher at commit.
+#[derive(Debug)]
+pub enum Routed {
+    /// Attempt these now; with `hold`, not before `Release` of that session (a create's
+    /// answer goes out before its `ipp.session.created`).
+    Deliver {
+        deliveries: Vec<DueDelivery>,
+        hold: Option<SessionId>,
+    },
+    /// The create of this session has been answered.
+    Release(SessionId),
 }
 
 /// What became of an attempt, and so of its delivery.

@@ -2,6 +2,7 @@
 //! generated from the same handlers, so the contract served at `/openapi.json` cannot drift
 //! from the code.
 
+pub mod answered;
 pub mod dev;
 pub mod devices;
 pub mod error;
@@ -125,5 +126,6 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(60),
         ))
         .layer(axum::middleware::from_fn(error::correlate))
+        .layer(axum::middleware::from_fn(answered::hold_until_sent))
         .with_state(state)
 }

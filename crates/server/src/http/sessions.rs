@@ -1,9 +1,11 @@
 //! Merchant session routes: create, get (with long-poll), list, cancel, timeline.
 
+use super::answered::Answered;
 use super::error::ApiError;
 use super::extract::{Caller, JsonBody, MerchantAuth, Params};
 use crate::state::AppState;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kassa_api::page::PageBody;
 use kassa_api::session::{CreateSession, Session, Timeline, TimelineItem};
@@ -44,14 +46,18 @@ pub async fn create_session(
     MerchantAuth(merchant): MerchantAuth,
     params: Params,
     JsonBody(body): JsonBody<CreateSession>,
-) -> Result<Json<Session>, ApiError> {
+) -> Result<Response, ApiError> {
     let location = params.parse::<LocationId>("location_id", "a UUID")?;
     super::places::require_location(&state, merchant.id, location).await?;
     let new = new_session(&state, merchant.id, location, body)?;
     let session = state.store.create_session(new, state.now()).await?;
     metrics::counter!("kassa_sessions_created_total").increment(1);
     push_natively(&state, &session);
-    Ok(Json(Session::from(&session)))
+    let mut response = Json(Session::from(&session)).into_response();
+    response
+        .extensions_mut()
+        .insert(Answered::new(state.store.clone(), session.id));
+    Ok(response)
 }
 
 /// Wakes a native POS app through APNs/FCM after the commit, unless the device is listening

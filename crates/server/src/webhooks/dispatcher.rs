@@ -1,17 +1,23 @@
-//! The dispatcher: fans new outbox events out to endpoints, claims due deliveries (leased, so
-//! a crashed node's work comes back; `SKIP LOCKED` on PostgreSQL, so nodes share the queue),
-//! POSTs them signed with bounded concurrency, and records attempts in batches.
+//! The dispatcher. Deliveries are written with their events at commit (`kassa_store`'s
+//! `sql/fanout.rs`); those this node committed and could take at once arrive here already
+//! leased (`Routed`), so the common case needs no database round trip before the POST. The
+//! rest (a later event whose session still has an earlier first attempt in flight, retries,
+//! a dead node's leases, redeliveries) are claimed with a lease (`SKIP LOCKED` on
+//! PostgreSQL, so nodes share the queue). Attempts are POSTed signed with bounded
+//! concurrency and recorded in batches.
 //!
-//! It wakes on commit notices (every node's, through `LISTEN/NOTIFY` on PostgreSQL), when a
-//! recorded attempt may have unblocked the next event of a session, and on a slow tick for
-//! retries that come due. Nothing waits for a whole batch, so one slow endpoint cannot hold
-//! back the others while permits remain.
+//! The claim path runs when a commit notice says deliveries were queued for it (every
+//! node's, through `LISTEN/NOTIFY` on PostgreSQL), when a recorded attempt released a later
+//! event of its session, and on a slow tick for retries that come due. Nothing waits for a
+//! whole batch, so one slow endpoint cannot hold back the others while permits remain.
 
 use super::{envelope, guard, signature_header};
 use crate::config::ServerMode;
 use crate::state::AppState;
-use kassa_store::{AttemptOutcome, AttemptRecord, DueDelivery, StoreError};
+use kassa_core::SessionId;
+use kassa_store::{AttemptOutcome, AttemptRecord, DueDelivery, Routed, StoreError};
 use rand::Rng;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, Notify, Semaphore};
@@ -19,12 +25,12 @@ use tokio_util::sync::CancellationToken;
 
 /// Deliveries in flight at once, over all endpoints.
 const CONCURRENCY: usize = 256;
-/// Events fanned out per statement.
-const FANOUT_BATCH: i64 = 1000;
 /// Attempts recorded per transaction.
 const RECORD_BATCH: usize = 512;
 /// How often due retries are looked for when nothing else wakes the dispatcher.
 const TICK: Duration = Duration::from_millis(250);
+/// How long a create's deliveries wait for its answer to go out before they go anyway.
+const HOLD_LIMIT: Duration = Duration::from_secs(2);
 /// A lease outlives the request timeout by this much, so only a dead node loses it.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// The longest `Retry-After` honoured; a receiver cannot park an event for days.
@@ -58,57 +64,41 @@ impl Dispatcher {
         }
     }
 
-    /// One whole round, for tests that step the dispatcher instead of sleeping: fans out new
-    /// events, attempts everything due and records the attempts. Returns how many it made.
-    pub async fn dispatch_once(&self) -> Result<usize, StoreError> {
-        self.fan_out().await?;
-        let due = self.claim(CONCURRENCY as i64).await?;
-        let n = due.len();
-        let records = futures::future::join_all(due.into_iter().map(|d| self.attempt(d))).await;
-        self.state
-            .store
-            .record_attempts(&records, self.state.now())
-            .await?;
-        Ok(n)
-    }
-
-    async fn fan_out(&self) -> Result<(), StoreError> {
-        let first_delay = self
-            .state
-            .config
-            .webhook_retry_schedule
-            .first()
-            .copied()
-            .unwrap_or_default();
-        loop {
-            let first_at = self.state.now() + chrono_duration(first_delay);
-            let n = self
-                .state
-                .store
-                .fan_out_events(first_at, FANOUT_BATCH)
-                .await?;
-            if n < FANOUT_BATCH as usize {
-                return Ok(());
-            }
-        }
-    }
-
     async fn claim(&self, limit: i64) -> Result<Vec<DueDelivery>, StoreError> {
         let now = self.state.now();
-        let lease = self.state.config.webhook_timeout + LEASE_MARGIN;
         self.state
             .store
-            .claim_deliveries(now, now + chrono_duration(lease), limit)
+            .claim_deliveries(now, now + chrono_duration(self.lease()), limit)
             .await
     }
 
-    /// Fans out, then claims as much as there are free permits and starts those attempts.
-    /// True if it filled every free permit (more may be due).
+    /// How long a delivery is this node's: a lease outlives the request's timeout.
+    fn lease(&self) -> Duration {
+        self.state.config.webhook_timeout + LEASE_MARGIN
+    }
+
+    /// Starts an attempt of a delivery this node holds the lease of, once a permit is free.
+    fn start(self: &Arc<Self>, due: DueDelivery, done: &mpsc::UnboundedSender<AttemptRecord>) {
+        let (this, done) = (self.clone(), done.clone());
+        tokio::spawn(async move {
+            let permit = this
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            let record = this.attempt(due).await;
+            let _ = done.send(record);
+            drop(permit);
+        });
+    }
+
+    /// Claims as much as there are free permits and starts those attempts. True if it
+    /// filled every free permit (more may be due).
     async fn step(
         self: &Arc<Self>,
         done: &mpsc::UnboundedSender<AttemptRecord>,
     ) -> Result<bool, StoreError> {
-        self.fan_out().await?;
         let free = self.permits.available_permits();
         if free == 0 {
             return Ok(false);
@@ -267,6 +257,16 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
 /// attempts finish and records them.
 pub async fn run(state: AppState, stop: CancellationToken) {
     let dispatcher = Arc::new(Dispatcher::new(state.clone()));
+    let first_delay = state
+        .config
+        .webhook_retry_schedule
+        .first()
+        .copied()
+        .unwrap_or_default();
+    let mut routed = state
+        .store
+        .route_deliveries(first_delay, dispatcher.lease());
+    let mut held = Held::default();
     let mut notices = state.store.subscribe();
     let wake = Arc::new(Notify::new());
     let (done, records) = mpsc::unbounded_channel();
@@ -283,9 +283,22 @@ pub async fn run(state: AppState, stop: CancellationToken) {
             tokio::select! {
                 _ = stop.cancelled() => break false,
                 _ = wake.notified() => break true,
-                _ = tick.tick() => break true,
+                _ = tick.tick() => {
+                    for due in held.overdue() {
+                        dispatcher.start(due, &done);
+                    }
+                    break true;
+                }
+                r = next_routed(&mut routed) => match r {
+                    Some(r) => {
+                        for due in held.take(r) {
+                            dispatcher.start(due, &done);
+                        }
+                    }
+                    None => routed = None,
+                },
                 n = notices.recv() => match n {
-                    Ok(n) if n.has_events => break true,
+                    Ok(n) if n.queued => break true,
                     Ok(_) => continue,
                     Err(broadcast::error::RecvError::Lagged(_)) => break true,
                     Err(broadcast::error::RecvError::Closed) => {
@@ -301,13 +314,67 @@ pub async fn run(state: AppState, stop: CancellationToken) {
         // One round answers every notice that arrived meanwhile.
         while notices.try_recv().is_ok() {}
     }
+    // Held deliveries are leased to this node: send them rather than wait out the lease.
+    for due in held.all() {
+        dispatcher.start(due, &done);
+    }
     let _ = dispatcher.permits.acquire_many(CONCURRENCY as u32).await;
     drop(done);
     let _ = recorder.await;
 }
 
-/// Writes finished attempts in batches, then wakes the dispatcher: a recorded first attempt
-/// may release the next event of its session.
+async fn next_routed(routed: &mut Option<mpsc::UnboundedReceiver<Routed>>) -> Option<Routed> {
+    match routed {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A create's deliveries, kept until its answer has been handed to the connection.
+#[derive(Default)]
+struct Held(HashMap<SessionId, (Instant, Vec<DueDelivery>)>);
+
+impl Held {
+    /// What may go now after `routed`.
+    fn take(&mut self, routed: Routed) -> Vec<DueDelivery> {
+        match routed {
+            Routed::Deliver {
+                deliveries,
+                hold: None,
+            } => deliveries,
+            Routed::Deliver {
+                deliveries,
+                hold: Some(session),
+            } => {
+                self.0.insert(session, (Instant::now(), deliveries));
+                Vec::new()
+            }
+            Routed::Release(session) => self.0.remove(&session).map(|h| h.1).unwrap_or_default(),
+        }
+    }
+
+    /// Deliveries whose answer never reported back (a client that went away mid-answer):
+    /// they go anyway, since their create committed.
+    fn overdue(&mut self) -> Vec<DueDelivery> {
+        let late: Vec<SessionId> = self
+            .0
+            .iter()
+            .filter(|(_, (since, _))| since.elapsed() > HOLD_LIMIT)
+            .map(|(s, _)| *s)
+            .collect();
+        late.iter()
+            .filter_map(|s| self.0.remove(s))
+            .flat_map(|h| h.1)
+            .collect()
+    }
+
+    fn all(&mut self) -> Vec<DueDelivery> {
+        self.0.drain().flat_map(|(_, h)| h.1).collect()
+    }
+}
+
+/// Writes finished attempts in batches; wakes the dispatcher when a recorded attempt let a
+/// later event of its session go.
 async fn record(
     state: AppState,
     mut records: mpsc::UnboundedReceiver<AttemptRecord>,
@@ -324,7 +391,12 @@ async fn record(
         }
         for retry in 0..5 {
             match state.store.record_attempts(&batch, state.now()).await {
-                Ok(()) => break,
+                Ok(released) => {
+                    if released {
+                        wake.notify_one();
+                    }
+                    break;
+                }
                 // Unrecorded attempts are retried when their lease runs out: at least once.
                 Err(e) => {
                     tracing::warn!(error = %e, retry, "cannot record webhook attempts");
@@ -333,6 +405,78 @@ async fn record(
             }
         }
         batch.clear();
-        wake.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kassa_core::event::EventType;
+    use kassa_core::session::SessionStatus;
+    use kassa_store::StoredEvent;
+
+    fn due(session: SessionId, delivery_id: i64) -> DueDelivery {
+        let at = chrono::DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
+        DueDelivery {
+            delivery_id,
+            attempt: 1,
+            endpoint_id: kassa_core::WebhookEndpointId::new(),
+            url: "http://127.0.0.1:9/hook".into(),
+            secrets: vec![],
+            event: StoredEvent {
+                seq: delivery_id,
+                id: kassa_core::EventId::from_random(1),
+                merchant_id: kassa_core::MerchantId::new(),
+                event_type: EventType::SessionCreated,
+                session_id: session,
+                sequence: 1,
+                status: SessionStatus::Created,
+                previous_status: None,
+                order_id: None,
+                failure_reason: None,
+                merchant_reference1: None,
+                created_at: at,
+            },
+        }
+    }
+
+    fn ids(d: Vec<DueDelivery>) -> Vec<i64> {
+        d.iter().map(|d| d.delivery_id).collect()
+    }
+
+    #[test]
+    fn a_held_create_goes_on_its_release_and_others_at_once() {
+        let (a, b) = (SessionId::new(), SessionId::new());
+        let mut held = Held::default();
+        let hold = |s, id| Routed::Deliver {
+            deliveries: vec![due(s, id)],
+            hold: Some(s),
+        };
+        assert!(held.take(hold(a, 1)).is_empty());
+        assert!(held.take(hold(b, 2)).is_empty());
+        let free = Routed::Deliver {
+            deliveries: vec![due(a, 3)],
+            hold: None,
+        };
+        assert_eq!(ids(held.take(free)), [3]);
+        assert_eq!(ids(held.take(Routed::Release(a))), [1]);
+        assert!(held.take(Routed::Release(a)).is_empty(), "released once");
+        assert!(held.overdue().is_empty(), "b is not overdue yet");
+        assert_eq!(ids(held.all()), [2]);
+    }
+
+    #[test]
+    fn a_hold_whose_answer_never_reports_back_runs_out() {
+        let s = SessionId::new();
+        let mut held = Held::default();
+        held.0.insert(
+            s,
+            (
+                Instant::now() - HOLD_LIMIT - Duration::from_millis(1),
+                vec![due(s, 7)],
+            ),
+        );
+        assert_eq!(ids(held.overdue()), [7]);
+        assert!(held.0.is_empty());
     }
 }

@@ -8,6 +8,15 @@ use crate::Result;
 use async_trait::async_trait;
 use kassa_core::{MerchantId, Timestamp};
 
+#[derive(sqlx::FromRow)]
+struct KeyAndMerchant {
+    #[sqlx(flatten)]
+    key: ApiKeyRow,
+    merchant_name: String,
+    merchant_mode: String,
+    merchant_created_at: i64,
+}
+
 const KEY_COLUMNS: &str = "id, merchant_id, key_hash, prefix, mode, created_at, revoked_at";
 
 #[async_trait]
@@ -74,18 +83,25 @@ impl MerchantStore for SqlStore {
     }
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<(ApiKey, Merchant)>> {
-        let sql = format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
-        );
-        let row: Option<ApiKeyRow> = sqlx::query_as(&sql)
-            .bind(key_hash)
-            .fetch_optional(&self.read)
-            .await?;
-        let Some(key) = row.map(ApiKey::try_from).transpose()? else {
-            return Ok(None);
-        };
-        let merchant = self.get_merchant(key.merchant_id).await?;
-        Ok(merchant.map(|m| (key, m)))
+        // One round trip for both: every authenticated request starts here.
+        let row: Option<KeyAndMerchant> = sqlx::query_as(
+            "SELECT k.id, k.merchant_id, k.key_hash, k.prefix, k.mode, k.created_at, \
+               k.revoked_at, m.name AS merchant_name, m.mode AS merchant_mode, \
+               m.created_at AS merchant_created_at \
+             FROM api_keys k JOIN merchants m ON m.id = k.merchant_id \
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let merchant = Merchant::try_from(MerchantRow {
+            id: row.key.merchant_id.clone(),
+            name: row.merchant_name,
+            mode: row.merchant_mode,
+            created_at: row.merchant_created_at,
+        })?;
+        Ok(Some((ApiKey::try_from(row.key)?, merchant)))
     }
 
     async fn list_api_keys(&self, merchant: MerchantId) -> Result<Vec<ApiKey>> {

@@ -4,10 +4,13 @@
 
 mod devices;
 mod events;
+mod fanout;
 mod idempotency;
 mod merchants;
 mod orders;
 mod places;
+mod queue;
+mod quick_create;
 mod session_tx;
 mod sessions;
 mod webhooks;
@@ -29,6 +32,8 @@ pub struct SqlStore {
     pub(crate) notices: broadcast::Sender<Notice>,
     /// PostgreSQL: committed changes' notices on their way to `NOTIFY` (see `postgres.rs`).
     pub(crate) outbound: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Outbound>>,
+    /// Where this node's committed deliveries go (see `fanout.rs`).
+    pub(crate) routing: std::sync::OnceLock<fanout::Routing>,
 }
 
 /// A notice for the PostgreSQL notifier and who to tell once it is sent.
@@ -43,6 +48,7 @@ impl SqlStore {
             read,
             notices,
             outbound: std::sync::OnceLock::new(),
+            routing: std::sync::OnceLock::new(),
         }
     }
 

@@ -2,15 +2,16 @@
 //! machine decided (session row, timeline, events, order) and announce it, all in one
 //! transaction.
 
+use super::fanout::{event_record, Fanned, Persisted};
 use super::SqlStore;
 use crate::notify::Notice;
 use crate::rows::{ms, SessionRow, SESSION_COLUMNS};
 use crate::{Backend, Result, Scope, StoreError};
-use kassa_core::event::{Entry, EventType, SessionEvent, TimelineEntry};
+use kassa_core::event::{Entry, EventType, TimelineEntry};
 use kassa_core::machine::Applied;
 use kassa_core::order::Order;
 use kassa_core::session::Session;
-use kassa_core::{EventId, SessionId, Timestamp};
+use kassa_core::{SessionId, Timestamp};
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
@@ -43,8 +44,9 @@ impl SqlStore {
         row.ok_or(StoreError::NotFound)?.into_session()
     }
 
-    /// Writes everything one `apply` produced. `version` is the row version that was loaded,
-    /// or `None` for a new session. Returns the notice to publish after commit.
+    /// Writes everything one `apply` produced: the session row, its timeline, its events
+    /// with their deliveries and, on finalize, the order. `version` is the row version that
+    /// was loaded, or `None` for a new session.
     pub(crate) async fn persist(
         &self,
         tx: &mut Tx<'_>,
@@ -52,7 +54,7 @@ impl SqlStore {
         version: Option<i64>,
         applied: &Applied,
         now: Timestamp,
-    ) -> Result<Notice> {
+    ) -> Result<Persisted> {
         match version {
             None => insert_session(tx, session).await?,
             Some(v) => update_session(tx, session, v).await?,
@@ -60,20 +62,25 @@ impl SqlStore {
         for entry in &applied.entries {
             insert_entry(tx, session.id, entry).await?;
         }
+        let mut fanned = Fanned::default();
         for event in &applied.events {
-            insert_event(tx, session, event).await?;
+            let record = event_record(session, event);
+            fanned.absorb(self.insert_event(tx, &record, now).await?);
             if event.event_type == EventType::SessionFinalized {
                 insert_order(tx, session, now).await?;
             }
         }
-        let notice = Notice {
-            session_id: session.id,
-            merchant_id: session.merchant_id,
-            device_id: session.device_id,
-            status: session.status,
-            has_events: !applied.events.is_empty(),
-        };
-        Ok(notice)
+        Ok(Persisted {
+            notice: notice(session, !applied.events.is_empty(), fanned.queued),
+            fanned,
+        })
+    }
+
+    /// After commit: hands this node's deliveries to its dispatcher (held until the answer
+    /// is out when `hold` names a just-created session) and publishes the notice.
+    pub(crate) async fn finish(&self, persisted: Persisted, hold: Option<SessionId>) {
+        self.route(persisted.fanned.direct, hold);
+        self.announce(persisted.notice).await;
     }
 
     /// Publishes a committed change. SQLite: in-process. PostgreSQL: hands it to the
@@ -106,40 +113,47 @@ impl SqlStore {
 }
 
 async fn insert_session(tx: &mut Tx<'_>, s: &Session) -> Result<()> {
-    let items = serde_json::to_string(s.cart.items())?;
-    sqlx::query(&format!(
+    let sql = format!(
         "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, 1)"
-    ))
-    .bind(s.id.to_string())
-    .bind(s.merchant_id.to_string())
-    .bind(s.device_id.to_string())
-    .bind(s.location_id.map(|l| l.to_string()))
-    .bind(s.status.as_str())
-    .bind(s.cart.order_amount())
-    .bind(s.cart.order_tax_amount())
-    .bind(s.cart.currency().code())
-    .bind(items)
-    .bind(s.purchase_started_at.map(ms))
-    .bind(s.purchase_completed_at.map(ms))
-    .bind(s.merchant_reference1.as_deref())
-    .bind(s.merchant_reference2.as_deref())
-    .bind(ms(s.created_at))
-    .bind(ms(s.updated_at))
-    .bind(ms(s.expires_at))
-    .bind(s.payment_method.map(|m| m.as_str()))
-    .bind(s.attempts)
-    .bind(s.failure_reason.map(|f| f.as_str()))
-    .bind(s.order_id.map(|o| o.to_string()))
-    .bind(i64::from(s.auto_capture))
-    .bind(s.last_sequence)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| match StoreError::from(e) {
-        StoreError::Conflict(_) => StoreError::DeviceBusy,
-        other => other,
-    })?;
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, 1) RETURNING version"
+    );
+    let _: (i64,) = bind_session(sqlx::query_as(&sql), s)?
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::DeviceBusy,
+            other => other,
+        })?;
     Ok(())
+}
+
+pub(crate) type Bound<'q, O> = sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a new session's first 22 columns in `SESSION_COLUMNS` order (`version` is 1).
+pub(crate) fn bind_session<'q, O>(q: Bound<'q, O>, s: &Session) -> Result<Bound<'q, O>> {
+    let items = serde_json::to_string(s.cart.items())?;
+    Ok(q.bind(s.id.to_string())
+        .bind(s.merchant_id.to_string())
+        .bind(s.device_id.to_string())
+        .bind(s.location_id.map(|l| l.to_string()))
+        .bind(s.status.as_str())
+        .bind(s.cart.order_amount())
+        .bind(s.cart.order_tax_amount())
+        .bind(s.cart.currency().code())
+        .bind(items)
+        .bind(s.purchase_started_at.map(ms))
+        .bind(s.purchase_completed_at.map(ms))
+        .bind(s.merchant_reference1.clone())
+        .bind(s.merchant_reference2.clone())
+        .bind(ms(s.created_at))
+        .bind(ms(s.updated_at))
+        .bind(ms(s.expires_at))
+        .bind(s.payment_method.map(|m| m.as_str()))
+        .bind(s.attempts)
+        .bind(s.failure_reason.map(|f| f.as_str()))
+        .bind(s.order_id.map(|o| o.to_string()))
+        .bind(i64::from(s.auto_capture))
+        .bind(s.last_sequence))
 }
 
 async fn update_session(tx: &mut Tx<'_>, s: &Session, version: i64) -> Result<()> {
@@ -197,37 +211,6 @@ async fn insert_entry(tx: &mut Tx<'_>, session: SessionId, e: &TimelineEntry) ->
     Ok(())
 }
 
-async fn insert_event(tx: &mut Tx<'_>, s: &Session, e: &SessionEvent) -> Result<()> {
-    let failure = matches!(
-        e.event_type,
-        EventType::PaymentFailed | EventType::SessionFailed
-    )
-    .then_some(s.failure_reason)
-    .flatten();
-    let order = (e.event_type == EventType::SessionFinalized)
-        .then_some(s.order_id)
-        .flatten();
-    sqlx::query(
-        "INSERT INTO events (id, merchant_id, type, session_id, sequence, status, previous_status, \
-         order_id, failure_reason, merchant_reference1, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(EventId::from_random(rand::random()).to_string())
-    .bind(s.merchant_id.to_string())
-    .bind(e.event_type.as_str())
-    .bind(s.id.to_string())
-    .bind(e.sequence)
-    .bind(e.status.as_str())
-    .bind(e.previous_status.map(|p| p.as_str()))
-    .bind(order.map(|o| o.to_string()))
-    .bind(failure.map(|f| f.as_str()))
-    .bind(s.merchant_reference1.as_deref())
-    .bind(ms(e.at))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 async fn insert_order(tx: &mut Tx<'_>, s: &Session, now: Timestamp) -> Result<()> {
     let order_id = s
         .order_id
@@ -245,4 +228,15 @@ async fn insert_order(tx: &mut Tx<'_>, s: &Session, now: Timestamp) -> Result<()
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+pub(crate) fn notice(session: &Session, has_events: bool, queued: bool) -> Notice {
+    Notice {
+        session_id: session.id,
+        merchant_id: session.merchant_id,
+        device_id: session.device_id,
+        status: session.status,
+        has_events,
+        queued,
+    }
 }

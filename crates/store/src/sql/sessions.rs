@@ -1,13 +1,14 @@
 //! Session use-cases: create, read, list, commands (activate, cancel, expire) and finalize.
 
 use super::devices::lock_device;
+use super::fanout::Persisted;
+use super::session_tx::notice;
 use super::session_tx::{scope_clause, Tx};
 use super::{page_clause, Arg, Sql, SqlStore};
 use crate::model::*;
-use crate::notify::Notice;
 use crate::rows::{id, ms, opt_id, ts, SessionRow, TimelineRow, SESSION_COLUMNS};
 use crate::stores::{AttemptResult, SessionStore};
-use crate::{Result, StoreError};
+use crate::{Backend, Result, StoreError};
 use async_trait::async_trait;
 use kassa_core::event::TimelineEntry;
 use kassa_core::machine::{self, Command, Policy};
@@ -17,21 +18,16 @@ use kassa_core::{AttemptId, DeviceId, LocationId, MerchantId, SessionId, Timesta
 #[async_trait]
 impl SessionStore for SqlStore {
     #[tracing::instrument(skip_all, fields(session.id = %new.id))]
-    async fn create_session(&self, mut new: NewSession, now: Timestamp) -> Result<Session> {
-        let mut tx = self.write.begin().await?;
-        new.location_id = self.check_device(&mut tx, &new).await?;
-        let stale = self
-            .expire_stale_on_device(&mut tx, new.device_id, now)
-            .await?;
-        let (mut session, created) = machine::create(new, now);
-        let applied = machine::apply(&mut session, &[created], now);
-        let notice = self.persist(&mut tx, &session, None, &applied, now).await?;
-        tx.commit().await?;
-        if let Some(stale) = stale {
-            self.announce(stale).await;
+    async fn create_session(&self, new: NewSession, now: Timestamp) -> Result<Session> {
+        if self.backend == Backend::Postgres {
+            if let Some((session, fanned)) = self.create_in_one_statement(&new, now).await? {
+                let notice = notice(&session, true, fanned.queued);
+                self.finish(Persisted { notice, fanned }, Some(session.id))
+                    .await;
+                return Ok(session);
+            }
         }
-        self.announce(notice).await;
-        Ok(session)
+        self.create_in_transaction(new, now).await
     }
 
     async fn get_session(&self, scope: Scope, id: SessionId) -> Result<Option<Session>> {
@@ -141,14 +137,14 @@ impl SessionStore for SqlStore {
             ));
         };
         let applied = machine::apply(&mut session, &decision.changes, now);
-        let notice = self
+        let persisted = self
             .persist(&mut tx, &session, Some(version), &applied, now)
             .await?;
         if decision.refusal.is_none() {
             record_attempt(&mut tx, attempt_id, &session, outcome, now).await?;
         }
         tx.commit().await?;
-        self.announce(notice).await;
+        self.finish(persisted, None).await;
         match decision.refusal {
             Some(refusal) => Err(refusal.into()),
             None => Ok(AttemptResult {
@@ -218,6 +214,24 @@ impl SessionStore for SqlStore {
 }
 
 impl SqlStore {
+    /// Locks the device, expires a session on it that is past its deadline, and creates.
+    async fn create_in_transaction(&self, mut new: NewSession, now: Timestamp) -> Result<Session> {
+        let mut tx = self.write.begin().await?;
+        new.location_id = self.check_device(&mut tx, &new).await?;
+        let stale = self
+            .expire_stale_on_device(&mut tx, new.device_id, now)
+            .await?;
+        let (mut session, created) = machine::create(new, now);
+        let applied = machine::apply(&mut session, &[created], now);
+        let persisted = self.persist(&mut tx, &session, None, &applied, now).await?;
+        tx.commit().await?;
+        if let Some(stale) = stale {
+            self.finish(stale, None).await;
+        }
+        self.finish(persisted, Some(session.id)).await;
+        Ok(session)
+    }
+
     /// Persists the changes of a decision (if any) and commits.
     async fn commit_decision(
         &self,
@@ -232,11 +246,11 @@ impl SqlStore {
             return Ok(());
         }
         let applied = machine::apply(session, changes, now);
-        let notice = self
+        let persisted = self
             .persist(&mut tx, session, Some(version), &applied, now)
             .await?;
         tx.commit().await?;
-        self.announce(notice).await;
+        self.finish(persisted, None).await;
         Ok(())
     }
 
@@ -269,7 +283,7 @@ impl SqlStore {
         tx: &mut Tx<'_>,
         device: DeviceId,
         now: Timestamp,
-    ) -> Result<Option<Notice>> {
+    ) -> Result<Option<Persisted>> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1 \
              AND status IN ('CREATED', 'ACTIVE') AND expires_at <= $2{}",
@@ -284,10 +298,10 @@ impl SqlStore {
         let (mut session, version) = row.into_session()?;
         let decision = machine::decide(&session, &Command::Expire, now, Policy::default());
         let applied = machine::apply(&mut session, &decision.changes, now);
-        let notice = self
+        let persisted = self
             .persist(tx, &session, Some(version), &applied, now)
             .await?;
-        Ok(Some(notice))
+        Ok(Some(persisted))
     }
 }
 

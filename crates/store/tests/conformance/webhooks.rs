@@ -62,8 +62,7 @@ both_backends!(the_queue_keeps_session_order_and_leases, |store| {
         .await
         .unwrap();
 
-    assert_eq!(store.fan_out_events(t0(), 100).await.unwrap(), 2);
-    assert_eq!(store.fan_out_events(t0(), 100).await.unwrap(), 0);
+    // The deliveries were written with their events; no dispatcher routes them here.
     let lease = t0() + Duration::seconds(45);
     // `all` gets created (cancelled waits behind it); `cancels` gets its cancelled.
     let first = store.claim_deliveries(t0(), lease, 10).await.unwrap();
@@ -90,13 +89,17 @@ both_backends!(the_queue_keeps_session_order_and_leases, |store| {
     // The created event fails and retries later; that frees the cancelled one now.
     let created = first.iter().find(|d| d.endpoint_id == all.id).unwrap();
     let retry_at = t0() + Duration::seconds(5);
-    store
+    let released = store
         .record_attempts(
             &[record(created, AttemptOutcome::Retry(retry_at), 500)],
             t0(),
         )
         .await
         .unwrap();
+    assert!(
+        released,
+        "the cancelled event waited behind the created one"
+    );
     let next = store.claim_deliveries(t0(), lease, 10).await.unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].event.event_type, EventType::SessionCancelled);
@@ -122,7 +125,7 @@ both_backends!(the_queue_keeps_session_order_and_leases, |store| {
         .iter()
         .map(|d| record(d, AttemptOutcome::Delivered, 200))
         .collect();
-    store.record_attempts(&done, after_lease).await.unwrap();
+    assert!(!store.record_attempts(&done, after_lease).await.unwrap());
     assert_eq!(store.next_delivery_due().await.unwrap(), None);
     let log = store
         .list_delivery_attempts(m, all.id, PageRequest::default())
@@ -199,4 +202,106 @@ both_backends!(endpoints_update_rotate_and_stay_per_merchant, |store| {
         0
     );
     assert!(!store.delete_webhook_endpoint(other, e.id).await.unwrap());
+});
+
+/// The deliveries a dispatcher was handed at commit, oldest first.
+fn routed(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Routed>) -> Vec<Routed> {
+    let mut got = Vec::new();
+    while let Ok(r) = rx.try_recv() {
+        got.push(r);
+    }
+    got
+}
+
+both_backends!(a_routing_node_gets_its_commits_deliveries_leased, |store| {
+    let m = merchant(&store).await;
+    let d = device(&store, m).await;
+    let all = endpoint(m, vec![]);
+    let cancels = endpoint(m, vec![EventType::SessionCancelled]);
+    store.create_webhook_endpoint(&all).await.unwrap();
+    store.create_webhook_endpoint(&cancels).await.unwrap();
+    let lease = std::time::Duration::from_secs(45);
+    let mut rx = store
+        .route_deliveries(std::time::Duration::ZERO, lease)
+        .expect("the first dispatcher routes");
+    assert!(store
+        .route_deliveries(std::time::Duration::ZERO, lease)
+        .is_none());
+    let mut notices = store.subscribe();
+
+    let s = store.create_session(new_session(m, d), t0()).await.unwrap();
+    let got = routed(&mut rx);
+    let [Routed::Deliver { deliveries, hold }] = got.as_slice() else {
+        panic!("one hand-over for the create: {got:?}");
+    };
+    assert_eq!(
+        *hold,
+        Some(s.id),
+        "a create's delivery waits for its answer"
+    );
+    assert_eq!(deliveries.len(), 1);
+    let created = &deliveries[0];
+    assert_eq!(
+        (
+            created.endpoint_id,
+            created.event.event_type,
+            created.attempt
+        ),
+        (all.id, EventType::SessionCreated, 1)
+    );
+    assert!(created.event.seq > 0 && created.event.session_id == s.id);
+    assert_eq!(created.url, all.url);
+    assert!(!notices.recv().await.unwrap().queued);
+    // Leased at commit: no claim gets it.
+    assert!(store
+        .claim_deliveries(t0(), t0(), 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The cancel goes straight to `cancels`, but waits on `all` behind the created event.
+    store
+        .command_session(
+            Scope::Merchant(m),
+            s.id,
+            kassa_core::machine::Command::Cancel {
+                actor: kassa_core::session::Actor::Merchant,
+            },
+            t0(),
+            policy(),
+        )
+        .await
+        .unwrap();
+    let got = routed(&mut rx);
+    let [Routed::Deliver {
+        deliveries,
+        hold: None,
+    }] = got.as_slice()
+    else {
+        panic!("one hand-over for the cancel: {got:?}");
+    };
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].endpoint_id, cancels.id);
+    assert!(
+        notices.recv().await.unwrap().queued,
+        "one waits for a claim"
+    );
+    assert!(store
+        .claim_deliveries(t0(), t0(), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .record_attempts(&[record(created, AttemptOutcome::Delivered, 200)], t0())
+        .await
+        .unwrap());
+    let next = store.claim_deliveries(t0(), t0(), 10).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(
+        (next[0].endpoint_id, next[0].event.event_type),
+        (all.id, EventType::SessionCancelled)
+    );
+
+    store.release_deliveries(s.id);
+    assert!(matches!(routed(&mut rx).as_slice(), [Routed::Release(id)] if *id == s.id));
 });

@@ -1,0 +1,79 @@
+//! "`ipp.session.created` is sent after the create response has been returned" (spec §5).
+//! The create handler puts an `Answered` guard in its response's extensions; the outermost
+//! layer moves it into the body, and hyper drops the body once it has taken the last bytes
+//! for the connection. Only then are the session's held deliveries released.
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use http_body::Frame;
+use kassa_core::SessionId;
+use kassa_store::Store;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// Releases the session's held deliveries when the last clone is dropped.
+#[derive(Clone)]
+pub struct Answered {
+    _release: Arc<Release>,
+}
+
+struct Release {
+    store: Arc<dyn Store>,
+    session: SessionId,
+}
+
+impl Answered {
+    pub fn new(store: Arc<dyn Store>, session: SessionId) -> Self {
+        Self {
+            _release: Arc::new(Release { store, session }),
+        }
+    }
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.store.release_deliveries(self.session);
+    }
+}
+
+/// The outermost layer: a response that carries an `Answered` keeps it until its body is done.
+pub async fn hold_until_sent(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    match response.extensions_mut().remove::<Answered>() {
+        Some(guard) => response.map(|inner| {
+            Body::new(Guarded {
+                inner,
+                _guard: guard,
+            })
+        }),
+        None => response,
+    }
+}
+
+struct Guarded {
+    inner: Body,
+    _guard: Answered,
+}
+
+impl http_body::Body for Guarded {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
