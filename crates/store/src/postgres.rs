@@ -7,18 +7,31 @@ use crate::sql::Outbound;
 use crate::{Backend, Result, SqlStore};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::postgres::PgListener;
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Connection};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
 /// More connections than this is slower, not faster, on a small machine (see LIMITS.md).
 const POOL_SIZE: u32 = 16;
 
+/// A pooled connection idle longer than this is checked before use; one in steady use is
+/// not, since the check is a round trip of its own on every statement (sqlx's default).
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 pub async fn open(url: &str) -> Result<SqlStore> {
     install_default_drivers();
     let pool = AnyPoolOptions::new()
         .max_connections(POOL_SIZE)
         .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect(url)
         .await?;
     let store = SqlStore::new(Backend::Postgres, pool.clone(), pool.clone());
