@@ -7,6 +7,7 @@
 
 mod dialect;
 mod error;
+mod key_cache;
 mod model;
 mod notify;
 mod postgres;

@@ -2,12 +2,14 @@
 //! (`FOR UPDATE`), queues are claimed with `SKIP LOCKED`, and commit notices cross nodes with
 //! `LISTEN/NOTIFY` (see `notify.rs`), sent after commit by one notifier task per node.
 
+use crate::key_cache::{KeyCache, KEYS_CHANNEL};
 use crate::notify::{Notice, CHANNEL};
 use crate::sql::Outbound;
 use crate::{Backend, Result, SqlStore};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::postgres::PgListener;
 use sqlx::{AnyPool, Connection};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
@@ -39,8 +41,8 @@ pub async fn open(url: &str) -> Result<SqlStore> {
     let _ = store.outbound.set(outbound);
     tokio::spawn(notifier(pool, queue));
     let mut listener = PgListener::connect(url).await?;
-    listener.listen(CHANNEL).await?;
-    tokio::spawn(relay(listener, store.notices.clone()));
+    listener.listen_all([CHANNEL, KEYS_CHANNEL]).await?;
+    tokio::spawn(relay(listener, store.notices.clone(), store.keys.clone()));
     Ok(store)
 }
 
@@ -71,20 +73,27 @@ async fn notifier(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Outbound>) {
     }
 }
 
-/// Republishes every node's commit notices to this node's subscribers. When the listener's
-/// connection drops, sqlx reconnects it; notices sent meanwhile are lost, which is why
-/// subscribers treat notices as hints and the database as the truth.
-async fn relay(mut listener: PgListener, notices: broadcast::Sender<Notice>) {
+/// Republishes every node's commit notices to this node's subscribers, and drops the cached
+/// API keys when any node revokes one. When the listener's connection drops, sqlx reconnects
+/// it; notices sent meanwhile are lost, which is why subscribers treat notices as hints and
+/// the database as the truth, and why the key cache is dropped then too.
+async fn relay(mut listener: PgListener, notices: broadcast::Sender<Notice>, keys: Arc<KeyCache>) {
     loop {
-        match listener.recv().await {
-            Ok(n) => match serde_json::from_str::<Notice>(n.payload()) {
+        match listener.try_recv().await {
+            Ok(Some(n)) if n.channel() == KEYS_CHANNEL => keys.clear(),
+            Ok(Some(n)) => match serde_json::from_str::<Notice>(n.payload()) {
                 Ok(notice) => {
                     let _ = notices.send(notice);
                 }
                 Err(e) => tracing::warn!(error = %e, "ignoring malformed notice"),
             },
+            Ok(None) => {
+                tracing::warn!("notice listener lost its connection; reconnecting");
+                keys.clear();
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "notice listener failed; retrying");
+                keys.clear();
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }

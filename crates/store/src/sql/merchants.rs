@@ -1,10 +1,11 @@
 //! Merchants and their API keys.
 
 use super::SqlStore;
+use crate::key_cache::KEYS_CHANNEL;
 use crate::model::{ApiKey, Merchant};
 use crate::rows::{ms, ApiKeyRow, MerchantRow};
 use crate::stores::MerchantStore;
-use crate::Result;
+use crate::{Backend, Result};
 use async_trait::async_trait;
 use kassa_core::{MerchantId, Timestamp};
 
@@ -79,10 +80,24 @@ impl MerchantStore for SqlStore {
         .bind(id_or_prefix)
         .execute(&self.write)
         .await?;
+        if self.backend == Backend::Postgres {
+            self.keys.clear();
+            // Every node, this one's listener included, drops the keys it holds.
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(KEYS_CHANNEL)
+                .execute(&self.write)
+                .await?;
+        }
         Ok(done.rows_affected() > 0)
     }
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<(ApiKey, Merchant)>> {
+        let cached = self.backend == Backend::Postgres;
+        let generation = match self.keys.get(key_hash) {
+            Ok(hit) if cached => return Ok(Some(hit)),
+            Ok(_) => 0,
+            Err(generation) => generation,
+        };
         // One round trip for both: every authenticated request starts here.
         let row: Option<KeyAndMerchant> = sqlx::query_as(
             "SELECT k.id, k.merchant_id, k.key_hash, k.prefix, k.mode, k.created_at, \
@@ -101,7 +116,11 @@ impl MerchantStore for SqlStore {
             mode: row.merchant_mode,
             created_at: row.merchant_created_at,
         })?;
-        Ok(Some((ApiKey::try_from(row.key)?, merchant)))
+        let key = ApiKey::try_from(row.key)?;
+        if cached {
+            self.keys.put(key_hash, &key, &merchant, generation);
+        }
+        Ok(Some((key, merchant)))
     }
 
     async fn list_api_keys(&self, merchant: MerchantId) -> Result<Vec<ApiKey>> {

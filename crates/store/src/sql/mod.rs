@@ -32,6 +32,8 @@ pub struct SqlStore {
     pub(crate) notices: broadcast::Sender<Notice>,
     /// PostgreSQL: committed changes' notices on their way to `NOTIFY` (see `postgres.rs`).
     pub(crate) outbound: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Outbound>>,
+    /// API keys seen on this node (PostgreSQL only; see `key_cache.rs`).
+    pub(crate) keys: std::sync::Arc<crate::key_cache::KeyCache>,
     /// Where this node's committed deliveries go (see `fanout.rs`).
     pub(crate) routing: std::sync::OnceLock<fanout::Routing>,
 }
@@ -49,6 +51,7 @@ impl SqlStore {
             notices,
             outbound: std::sync::OnceLock::new(),
             routing: std::sync::OnceLock::new(),
+            keys: Default::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! PostgreSQL database per test. Both backends must give the same answers.
 
 mod fixtures;
+mod keys;
 mod races;
 mod sessions;
 mod tenancy;
