@@ -1,6 +1,7 @@
 //! Webhook delivery end to end, on both backends: a real server, its dispatcher, and local
 //! receivers that verify every signature.
 
+mod answered;
 #[path = "../api/harness.rs"]
 #[allow(dead_code)]
 mod harness;
