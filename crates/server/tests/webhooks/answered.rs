@@ -87,11 +87,6 @@ crate::both_backends!(the_created_webhook_waits_for_the_answer, |backend| {
     );
     let session = create.await.unwrap();
     let got = rx.wait_for(1, WAIT).await;
-    eprintln!(
-        "DEBUG answer after {:?}, delivery by {:?}",
-        t.elapsed(),
-        t.elapsed()
-    );
     assert_eq!(got[0].body["data"]["session_id"], session["session_id"]);
     stop.cancel();
     let _ = dispatcher.await;
