@@ -25,6 +25,29 @@ fn endpoint(merchant: MerchantId, types: Vec<EventType>) -> WebhookEndpoint {
     }
 }
 
+/// Two endpoints of a new merchant, `all` types and only cancellations, and a device.
+async fn merchant_with_endpoints(
+    store: &SqlStore,
+) -> (MerchantId, DeviceId, WebhookEndpoint, WebhookEndpoint) {
+    let m = merchant(store).await;
+    let d = device(store, m).await;
+    let all = endpoint(m, vec![]);
+    let cancels = endpoint(m, vec![EventType::SessionCancelled]);
+    store.create_webhook_endpoint(&all).await.unwrap();
+    store.create_webhook_endpoint(&cancels).await.unwrap();
+    (m, d, all, cancels)
+}
+
+async fn cancel(store: &SqlStore, m: MerchantId, s: SessionId) {
+    let by_merchant = kassa_core::machine::Command::Cancel {
+        actor: kassa_core::session::Actor::Merchant,
+    };
+    store
+        .command_session(Scope::Merchant(m), s, by_merchant, t0(), policy())
+        .await
+        .unwrap();
+}
+
 fn record(d: &DueDelivery, outcome: AttemptOutcome, status: u16) -> AttemptRecord {
     AttemptRecord {
         delivery_id: d.delivery_id,
@@ -42,25 +65,9 @@ fn record(d: &DueDelivery, outcome: AttemptOutcome, status: u16) -> AttemptRecor
 }
 
 both_backends!(the_queue_keeps_session_order_and_leases, |store| {
-    let m = merchant(&store).await;
-    let d = device(&store, m).await;
-    let all = endpoint(m, vec![]);
-    let cancels = endpoint(m, vec![EventType::SessionCancelled]);
-    store.create_webhook_endpoint(&all).await.unwrap();
-    store.create_webhook_endpoint(&cancels).await.unwrap();
+    let (m, d, all, cancels) = merchant_with_endpoints(&store).await;
     let s = store.create_session(new_session(m, d), t0()).await.unwrap();
-    store
-        .command_session(
-            Scope::Merchant(m),
-            s.id,
-            kassa_core::machine::Command::Cancel {
-                actor: kassa_core::session::Actor::Merchant,
-            },
-            t0(),
-            policy(),
-        )
-        .await
-        .unwrap();
+    cancel(&store, m, s.id).await;
 
     // The deliveries were written with their events; no dispatcher routes them here.
     let lease = t0() + Duration::seconds(45);
@@ -214,12 +221,7 @@ fn routed(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Routed>) -> Vec<Routed> 
 }
 
 both_backends!(a_routing_node_gets_its_commits_deliveries_leased, |store| {
-    let m = merchant(&store).await;
-    let d = device(&store, m).await;
-    let all = endpoint(m, vec![]);
-    let cancels = endpoint(m, vec![EventType::SessionCancelled]);
-    store.create_webhook_endpoint(&all).await.unwrap();
-    store.create_webhook_endpoint(&cancels).await.unwrap();
+    let (m, d, all, cancels) = merchant_with_endpoints(&store).await;
     let lease = std::time::Duration::from_secs(45);
     let mut rx = store
         .route_deliveries(std::time::Duration::ZERO, lease)
@@ -260,18 +262,7 @@ both_backends!(a_routing_node_gets_its_commits_deliveries_leased, |store| {
         .is_empty());
 
     // The cancel goes straight to `cancels`, but waits on `all` behind the created event.
-    store
-        .command_session(
-            Scope::Merchant(m),
-            s.id,
-            kassa_core::machine::Command::Cancel {
-                actor: kassa_core::session::Actor::Merchant,
-            },
-            t0(),
-            policy(),
-        )
-        .await
-        .unwrap();
+    cancel(&store, m, s.id).await;
     let got = routed(&mut rx);
     let [Routed::Deliver {
         deliveries,
