@@ -65,7 +65,7 @@ fn record(d: &DueDelivery, outcome: AttemptOutcome, status: u16) -> AttemptRecor
 }
 
 both_backends!(the_queue_keeps_session_order_and_leases, |store| {
-    let (m, d, all, cancels) = merchant_with_endpoints(&store).await;
+    let (m, d, all, _cancels) = merchant_with_endpoints(&store).await;
     let s = store.create_session(new_session(m, d), t0()).await.unwrap();
     cancel(&store, m, s.id).await;
 
