@@ -87,6 +87,7 @@ impl App {
             tokio::spawn(crate::sweeper::run(state.clone(), stop.clone())),
             tokio::spawn(crate::stream::route(state.clone(), stop.clone())),
             tokio::spawn(crate::webhooks::run(state.clone(), stop.clone())),
+            tokio::spawn(crate::retention::run(state.clone(), stop.clone())),
         ]
     }
 }

@@ -30,6 +30,8 @@ struct Raw {
     max_attempts: i64,
     log: String,
     idempotency_retention: String,
+    /// How long events and their delivery log are kept.
+    event_retention: String,
     /// Native push (APNs, FCM); absent means off.
     #[serde(default)]
     push: PushConfig,
@@ -47,6 +49,7 @@ impl Default for Raw {
             max_attempts: 5,
             log: "info".into(),
             idempotency_retention: "24h".into(),
+            event_retention: "30d".into(),
             push: PushConfig::default(),
         }
     }
@@ -63,6 +66,8 @@ pub struct Config {
     pub max_attempts: i64,
     pub log: String,
     pub idempotency_retention: Duration,
+    /// Events and their delivery log older than this are deleted (`retention.rs`).
+    pub event_retention: Duration,
     /// Native push services; both off unless `[push.apns]` / `[push.fcm]` are present.
     pub push: PushConfig,
 }
@@ -102,7 +107,17 @@ impl TryFrom<Raw> for Config {
             bail!("max_attempts must be at least 1");
         }
         raw.push.validate()?;
+        let event_retention = duration("event_retention", &raw.event_retention)?;
+        let retrying: Duration = schedule.iter().sum();
+        if event_retention <= retrying + RETENTION_MARGIN {
+            bail!(
+                "event_retention must exceed the whole webhook_retry_schedule ({}) by a day, \
+                 or events would go while their deliveries are still retried",
+                humantime::format_duration(retrying)
+            );
+        }
         Ok(Self {
+            event_retention,
             session_ttl: ttl(&raw.session_ttl)?,
             webhook_timeout: duration("webhook_timeout", &raw.webhook_timeout)?,
             idempotency_retention: duration("idempotency_retention", &raw.idempotency_retention)?,
@@ -116,6 +131,9 @@ impl TryFrom<Raw> for Config {
         })
     }
 }
+
+/// Events outlive their last retry by at least this much.
+const RETENTION_MARGIN: Duration = Duration::from_secs(86_400);
 
 fn duration(name: &str, text: &str) -> anyhow::Result<Duration> {
     humantime::parse_duration(text.trim())
@@ -157,5 +175,25 @@ mod tests {
             ..Raw::default()
         };
         assert!(Config::try_from(raw).is_err());
+    }
+
+    #[test]
+    fn events_must_outlive_their_retries() {
+        assert_eq!(
+            Config::defaults().event_retention,
+            Duration::from_secs(30 * 86_400)
+        );
+        // The default schedule retries for 32 h 35 min 5 s.
+        let raw = Raw {
+            event_retention: "2d".into(),
+            ..Raw::default()
+        };
+        let err = Config::try_from(raw).unwrap_err().to_string();
+        assert!(err.contains("event_retention"), "{err}");
+        let raw = Raw {
+            event_retention: "3d".into(),
+            ..Raw::default()
+        };
+        assert!(Config::try_from(raw).is_ok());
     }
 }

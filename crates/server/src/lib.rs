@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod push;
+pub mod retention;
 pub mod secrets;
 pub mod seed;
 pub mod state;

@@ -231,6 +231,10 @@ pub trait EventStore: Send + Sync {
         merchant: MerchantId,
         filter: &EventFilter,
     ) -> Result<Vec<StoredEvent>>;
+    /// Deletes up to `limit` of the oldest events created before `before`, with their
+    /// deliveries and attempt log; returns how many events went. Looks only at the `limit`
+    /// oldest events, so it never scans the table: call again while it returns `limit`.
+    async fn prune_events(&self, before: Timestamp, limit: i64) -> Result<usize>;
     /// Committed changes, for push, long-polls and the webhook dispatcher. Every node's
     /// commits arrive here (PostgreSQL `LISTEN/NOTIFY` across nodes).
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Notice>;

@@ -8,6 +8,7 @@ mod harness;
 mod measure;
 mod receiver;
 mod restart;
+mod retention;
 
 use harness::TestApp;
 use kassa_server::Config;

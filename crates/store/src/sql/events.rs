@@ -2,13 +2,13 @@
 
 use super::{Arg, Sql, SqlStore};
 use crate::notify::Notice;
-use crate::rows::{id, opt_id, parsed, ts};
+use crate::rows::{id, ms, opt_id, parsed, ts};
 use crate::stores::{EventFilter, EventStore, StoredEvent};
 use crate::{Backend, Result, StoreError};
 use async_trait::async_trait;
 use kassa_core::event::EventType;
 use kassa_core::session::{PaymentOutcome, SessionStatus};
-use kassa_core::{EventId, MerchantId};
+use kassa_core::{EventId, MerchantId, Timestamp};
 
 pub(crate) const EVENT_COLUMNS: &str = "seq, id, merchant_id, type, session_id, sequence, status, \
     previous_status, order_id, failure_reason, merchant_reference1, created_at";
@@ -85,6 +85,41 @@ impl EventStore for SqlStore {
         ));
         let rows: Vec<EventRow> = sql.query_as().fetch_all(&self.read).await?;
         rows.into_iter().map(StoredEvent::try_from).collect()
+    }
+
+    async fn prune_events(&self, before: Timestamp, limit: i64) -> Result<usize> {
+        // Event seqs grow with time, so the oldest `limit` by seq are the candidates.
+        let seqs: Vec<(i64,)> = sqlx::query_as(
+            "SELECT seq FROM (SELECT seq, created_at FROM events ORDER BY seq LIMIT $2) w \
+             WHERE created_at < $1",
+        )
+        .bind(ms(before))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        if seqs.is_empty() {
+            return Ok(0);
+        }
+        // Our own integers, so they are written into the SQL.
+        let list: Vec<String> = seqs.iter().map(|(s,)| s.to_string()).collect();
+        let list = list.join(", ");
+        let mut tx = self.write.begin().await?;
+        sqlx::query(&format!(
+            "DELETE FROM webhook_attempts WHERE delivery_id IN \
+             (SELECT id FROM webhook_deliveries WHERE event_seq IN ({list}))"
+        ))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&format!(
+            "DELETE FROM webhook_deliveries WHERE event_seq IN ({list})"
+        ))
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query(&format!("DELETE FROM events WHERE seq IN ({list})"))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() as usize)
     }
 
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Notice> {

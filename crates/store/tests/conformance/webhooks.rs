@@ -296,3 +296,59 @@ both_backends!(a_routing_node_gets_its_commits_deliveries_leased, |store| {
     store.release_deliveries(s.id);
     assert!(matches!(routed(&mut rx).as_slice(), [Routed::Release(id)] if *id == s.id));
 });
+
+both_backends!(events_past_retention_go_with_their_log, |store| {
+    let (m, _, all, _cancels) = merchant_with_endpoints(&store).await;
+    let (old_till, new_till) = (device(&store, m).await, device(&store, m).await);
+    let old = store
+        .create_session(new_session(m, old_till), t0())
+        .await
+        .unwrap();
+    let day = Duration::days(1);
+    let new = store
+        .create_session(new_session(m, new_till), t0() + day * 2)
+        .await
+        .unwrap();
+    let due = store
+        .claim_deliveries(t0() + day * 2, t0() + day * 2, 10)
+        .await
+        .unwrap();
+    let done: Vec<_> = due
+        .iter()
+        .map(|d| record(d, AttemptOutcome::Delivered, 200))
+        .collect();
+    store.record_attempts(&done, t0() + day * 2).await.unwrap();
+    let log = |store: std::sync::Arc<SqlStore>| async move {
+        store
+            .list_delivery_attempts(m, all.id, PageRequest::default())
+            .await
+            .unwrap()
+            .total
+    };
+    assert_eq!(log(store.clone()).await, 2);
+
+    let every = EventFilter {
+        limit: 100,
+        ..EventFilter::default()
+    };
+    assert_eq!(store.list_events(m, &every).await.unwrap().len(), 2);
+    assert_eq!(store.prune_events(t0() + day, 1000).await.unwrap(), 1);
+    assert_eq!(store.prune_events(t0() + day, 1000).await.unwrap(), 0);
+    let left = store.list_events(m, &every).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].session_id, new.id);
+    assert_eq!(
+        log(store.clone()).await,
+        1,
+        "the old event's attempt went with it"
+    );
+    assert!(store
+        .get_session(Scope::Merchant(m), old.id)
+        .await
+        .unwrap()
+        .is_some());
+
+    // Only the `limit` oldest are looked at.
+    assert_eq!(store.prune_events(t0() + day * 3, 1).await.unwrap(), 1);
+    assert!(store.list_events(m, &every).await.unwrap().is_empty());
+});
