@@ -314,7 +314,16 @@ pub async fn run(state: AppState, stop: CancellationToken) {
         // One round answers every notice that arrived meanwhile.
         while notices.try_recv().is_ok() {}
     }
-    // Held deliveries are leased to this node: send them rather than wait out the lease.
+    // What was handed over is leased to this node: send it rather than wait out the lease.
+    // Closing first makes commits from now on leave their deliveries to a claim.
+    if let Some(mut routed) = routed.take() {
+        routed.close();
+        while let Ok(r) = routed.try_recv() {
+            for due in held.take(r) {
+                dispatcher.start(due, &done);
+            }
+        }
+    }
     for due in held.all() {
         dispatcher.start(due, &done);
     }

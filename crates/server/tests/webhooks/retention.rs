@@ -25,7 +25,11 @@ crate::both_backends!(past_retention_events_and_keys_go, |backend| {
     let first = create(&app, &device, "order-1").await;
     let created = "/ipp/v1/events?type=ipp.session.created";
     let (_, events) = app.get(created).await;
-    assert_eq!(events["events"].as_array().map(Vec::len), Some(1), "{events}");
+    assert_eq!(
+        events["events"].as_array().map(Vec::len),
+        Some(1),
+        "{events}"
+    );
 
     let stop = CancellationToken::new();
     let pruned = kassa_server::retention::prune_once(&app.state, &stop).await;
@@ -38,14 +42,23 @@ crate::both_backends!(past_retention_events_and_keys_go, |backend| {
         1
     );
     let (_, events) = app.get(created).await;
-    assert_eq!(events["events"].as_array().map(Vec::len), Some(0), "{events}");
+    assert_eq!(
+        events["events"].as_array().map(Vec::len),
+        Some(0),
+        "{events}"
+    );
     let (status, _) = app
-        .get(&format!("/ipp/v1/sessions/{}", first["session_id"].as_str().unwrap()))
+        .get(&format!(
+            "/ipp/v1/sessions/{}",
+            first["session_id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(status, 200, "sessions stay");
 
     // The key is gone too: the same request is a new create, not a replay.
-    kassa_server::sweeper::expire_once(&app.state).await.unwrap();
+    kassa_server::sweeper::expire_once(&app.state)
+        .await
+        .unwrap();
     let again = create(&app, &device, "order-1").await;
     assert_ne!(again["session_id"], first["session_id"]);
 });
