@@ -302,15 +302,19 @@ pub trait WebhookStore: Send + Sync {
         event: &EventId,
         at: Timestamp,
     ) -> Result<usize>;
-    /// Leases up to `limit` due deliveries until `lease_until`. A delivery whose session
-    /// has an earlier event not yet attempted on the same endpoint waits for it, so first
-    /// attempts go out in `sequence` order; retries never hold later events back.
+    /// Leases up to `limit` due deliveries until `lease_until`, none to the endpoints in
+    /// `skip` (those with as many requests in flight as they may have). A delivery whose
+    /// session has an earlier event not yet attempted on the same endpoint waits for it, so
+    /// first attempts go out in `sequence` order; retries never hold later events back.
     async fn claim_deliveries(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
         limit: i64,
+        skip: &[kassa_core::WebhookEndpointId],
     ) -> Result<Vec<crate::DueDelivery>>;
+    /// Gives up this node's leases of these deliveries, so that a claim can take them.
+    async fn release_leases(&self, deliveries: &[i64]) -> Result<()>;
     /// Logs the attempts and moves their deliveries on, in one transaction. True if a later
     /// event of one of their sessions waits on the same endpoint and may be claimed now.
     async fn record_attempts(

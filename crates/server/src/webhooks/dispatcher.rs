@@ -14,17 +14,20 @@
 use super::{envelope, guard, signature_header};
 use crate::config::ServerMode;
 use crate::state::AppState;
-use kassa_core::SessionId;
+use kassa_core::{SessionId, WebhookEndpointId};
 use kassa_store::{AttemptOutcome, AttemptRecord, DueDelivery, Routed, StoreError};
 use rand::Rng;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc, Notify, Semaphore};
+use tokio::sync::{broadcast, mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// Deliveries in flight at once, over all endpoints.
 const CONCURRENCY: usize = 256;
+/// Deliveries in flight at once to one endpoint: sixteen slow endpoints can fill the
+/// permits, one cannot.
+const PER_ENDPOINT: usize = 16;
 /// Attempts recorded per transaction.
 const RECORD_BATCH: usize = 512;
 /// How often due retries are looked for when nothing else wakes the dispatcher.
@@ -42,6 +45,11 @@ pub struct Dispatcher {
     state: AppState,
     client: reqwest::Client,
     permits: Arc<Semaphore>,
+    /// Each endpoint's share of the permits, so that one slow endpoint cannot take them all.
+    gates: Mutex<HashMap<WebhookEndpointId, Arc<Semaphore>>>,
+    /// Wakes the claim path: an endpoint got room again, or a recorded attempt released a
+    /// waiting event.
+    wake: Arc<Notify>,
     live: bool,
 }
 
@@ -59,16 +67,23 @@ impl Dispatcher {
         Self {
             client: client.build().expect("the webhook HTTP client builds"),
             permits: Arc::new(Semaphore::new(CONCURRENCY)),
+            gates: Mutex::default(),
+            wake: Arc::new(Notify::new()),
             live,
             state,
         }
     }
 
-    async fn claim(&self, limit: i64) -> Result<Vec<DueDelivery>, StoreError> {
+    async fn claim(
+        &self,
+        limit: i64,
+        skip: &[WebhookEndpointId],
+    ) -> Result<Vec<DueDelivery>, StoreError> {
         let now = self.state.now();
+        let lease_until = now + chrono_duration(self.lease());
         self.state
             .store
-            .claim_deliveries(now, now + chrono_duration(self.lease()), limit)
+            .claim_deliveries(now, lease_until, limit, skip)
             .await
     }
 
@@ -77,19 +92,87 @@ impl Dispatcher {
         self.state.config.webhook_timeout + LEASE_MARGIN
     }
 
-    /// Starts an attempt of a delivery this node holds the lease of, once a permit is free.
-    fn start(self: &Arc<Self>, due: DueDelivery, done: &mpsc::UnboundedSender<AttemptRecord>) {
+    /// Starts the attempts of deliveries this node holds the leases of, each once a permit is
+    /// free; those whose endpoint has all its requests in flight are left to a claim.
+    fn start(
+        self: &Arc<Self>,
+        deliveries: Vec<DueDelivery>,
+        done: &mpsc::UnboundedSender<AttemptRecord>,
+    ) {
+        let mut over = Vec::new();
+        for due in deliveries {
+            match self.admit(due.endpoint_id) {
+                Some(slot) => self.launch(due, slot, None, done),
+                None => over.push(due.delivery_id),
+            }
+        }
+        self.give_back(over);
+    }
+
+    /// A place in `endpoint`'s share, or `None` when it has `PER_ENDPOINT` in flight.
+    fn admit(&self, endpoint: WebhookEndpointId) -> Option<OwnedSemaphorePermit> {
+        let mut gates = self.gates.lock().expect("gates lock");
+        let gate = gates
+            .entry(endpoint)
+            .or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT)));
+        gate.clone().try_acquire_owned().ok()
+    }
+
+    /// The endpoints with no room: a claim skips them.
+    fn saturated(&self) -> Vec<WebhookEndpointId> {
+        let mut gates = self.gates.lock().expect("gates lock");
+        gates.retain(|_, g| g.available_permits() < PER_ENDPOINT);
+        gates
+            .iter()
+            .filter(|(_, g)| g.available_permits() == 0)
+            .map(|(e, _)| *e)
+            .collect()
+    }
+
+    /// Hands leases back, so that these deliveries wait for a claim instead of this node.
+    fn give_back(&self, deliveries: Vec<i64>) {
+        if deliveries.is_empty() {
+            return;
+        }
+        let (store, wake) = (self.state.store.clone(), self.wake.clone());
+        tokio::spawn(async move {
+            match store.release_leases(&deliveries).await {
+                Ok(()) => wake.notify_one(),
+                // The leases then run out by themselves.
+                Err(e) => tracing::warn!(error = %e, "cannot hand webhook leases back"),
+            }
+        });
+    }
+
+    /// Attempts `due` in a task, with a global permit (taken there unless given) and its
+    /// endpoint's `slot`.
+    fn launch(
+        self: &Arc<Self>,
+        due: DueDelivery,
+        slot: OwnedSemaphorePermit,
+        permit: Option<OwnedSemaphorePermit>,
+        done: &mpsc::UnboundedSender<AttemptRecord>,
+    ) {
         let (this, done) = (self.clone(), done.clone());
         tokio::spawn(async move {
-            let permit = this
-                .permits
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
+            let permit = match permit {
+                Some(p) => p,
+                None => this
+                    .permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed"),
+            };
             let record = this.attempt(due).await;
             let _ = done.send(record);
             drop(permit);
+            let gate = slot.semaphore().clone();
+            drop(slot);
+            if gate.available_permits() == 1 {
+                // The endpoint was full, so a claim skipped it: its queue may move now.
+                this.wake.notify_one();
+            }
         });
     }
 
@@ -103,22 +186,23 @@ impl Dispatcher {
         if free == 0 {
             return Ok(false);
         }
-        let due = self.claim(free as i64).await?;
+        let due = self.claim(free as i64, &self.saturated()).await?;
         let full = due.len() == free;
+        let mut over = Vec::new();
         for d in due {
+            let Some(slot) = self.admit(d.endpoint_id) else {
+                over.push(d.delivery_id);
+                continue;
+            };
             let permit = self
                 .permits
                 .clone()
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            let (this, done) = (self.clone(), done.clone());
-            tokio::spawn(async move {
-                let record = this.attempt(d).await;
-                let _ = done.send(record);
-                drop(permit);
-            });
+            self.launch(d, slot, Some(permit), done);
         }
+        self.give_back(over);
         Ok(full)
     }
 
@@ -268,7 +352,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
         .route_deliveries(first_delay, dispatcher.lease());
     let mut held = Held::default();
     let mut notices = state.store.subscribe();
-    let wake = Arc::new(Notify::new());
+    let wake = dispatcher.wake.clone();
     let (done, records) = mpsc::unbounded_channel();
     let recorder = tokio::spawn(record(state.clone(), records, wake.clone()));
     let mut tick = tokio::time::interval(TICK);
@@ -284,17 +368,11 @@ pub async fn run(state: AppState, stop: CancellationToken) {
                 _ = stop.cancelled() => break false,
                 _ = wake.notified() => break true,
                 _ = tick.tick() => {
-                    for due in held.overdue() {
-                        dispatcher.start(due, &done);
-                    }
+                    dispatcher.start(held.overdue(), &done);
                     break true;
                 }
                 r = next_routed(&mut routed) => match r {
-                    Some(r) => {
-                        for due in held.take(r) {
-                            dispatcher.start(due, &done);
-                        }
-                    }
+                    Some(r) => dispatcher.start(held.take(r), &done),
                     None => routed = None,
                 },
                 n = notices.recv() => match n {
@@ -319,14 +397,10 @@ pub async fn run(state: AppState, stop: CancellationToken) {
     if let Some(mut routed) = routed.take() {
         routed.close();
         while let Ok(r) = routed.try_recv() {
-            for due in held.take(r) {
-                dispatcher.start(due, &done);
-            }
+            dispatcher.start(held.take(r), &done);
         }
     }
-    for due in held.all() {
-        dispatcher.start(due, &done);
-    }
+    dispatcher.start(held.all(), &done);
     let _ = dispatcher.permits.acquire_many(CONCURRENCY as u32).await;
     drop(done);
     let _ = recorder.await;

@@ -9,6 +9,7 @@ mod measure;
 mod receiver;
 mod restart;
 mod retention;
+mod share;
 
 use harness::TestApp;
 use kassa_server::Config;

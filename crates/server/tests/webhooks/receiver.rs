@@ -27,6 +27,8 @@ struct Inner {
     delay: Duration,
     got: Vec<Delivery>,
     bad_signatures: usize,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 #[derive(Clone)]
@@ -97,6 +99,11 @@ impl Receiver {
         self.inner.lock().unwrap().got.clone()
     }
 
+    /// The most requests this receiver was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner.lock().unwrap().max_in_flight
+    }
+
     pub fn bad_signatures(&self) -> usize {
         self.inner.lock().unwrap().bad_signatures
     }
@@ -149,8 +156,11 @@ async fn handle(
                 signatures,
             });
         }
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
         (status, s.delay)
     };
     tokio::time::sleep(delay).await;
+    inner.lock().unwrap().in_flight -= 1;
     StatusCode::from_u16(status).unwrap()
 }

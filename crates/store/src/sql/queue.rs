@@ -8,7 +8,7 @@ use crate::rows::{id, ms, opt_ts};
 use crate::stores::StoredEvent;
 use crate::webhooks::*;
 use crate::{Backend, Result};
-use kassa_core::Timestamp;
+use kassa_core::{Timestamp, WebhookEndpointId};
 
 #[derive(sqlx::FromRow)]
 struct DueRow {
@@ -57,10 +57,17 @@ fn due_columns(delivery: &str) -> String {
 /// Selects the ids of due, unleased deliveries of enabled endpoints, oldest due first,
 /// skipping any whose session has an earlier event not yet attempted on the same endpoint.
 /// Binds `$2` (now) and `$3` (limit).
-fn due_ids(backend: Backend) -> String {
+fn due_ids(backend: Backend, skip: &[WebhookEndpointId]) -> String {
+    // Endpoint ids are UUIDs we parsed, so they are written into the SQL.
+    let skip = if skip.is_empty() {
+        String::new()
+    } else {
+        let ids: Vec<String> = skip.iter().map(|e| format!("'{e}'")).collect();
+        format!("AND d.endpoint_id NOT IN ({}) ", ids.join(", "))
+    };
     format!(
         "SELECT d.id FROM webhook_deliveries d \
-         WHERE d.status = 'PENDING' AND d.next_attempt_at <= $2 \
+         WHERE d.status = 'PENDING' AND d.next_attempt_at <= $2 {skip}\
            AND (d.leased_until IS NULL OR d.leased_until <= $2) \
            AND EXISTS (SELECT 1 FROM webhook_endpoints p WHERE p.id = d.endpoint_id AND p.enabled = 1) \
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries b \
@@ -72,16 +79,31 @@ fn due_ids(backend: Backend) -> String {
 }
 
 impl SqlStore {
+    pub(crate) async fn unlease(&self, deliveries: &[i64]) -> Result<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = deliveries.iter().map(i64::to_string).collect();
+        sqlx::query(&format!(
+            "UPDATE webhook_deliveries SET leased_until = NULL WHERE id IN ({})",
+            ids.join(", ")
+        ))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     pub(crate) async fn claim(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
         limit: i64,
+        skip: &[WebhookEndpointId],
     ) -> Result<Vec<DueDelivery>> {
         let claim = format!(
             "UPDATE webhook_deliveries SET leased_until = $1 WHERE id IN ({}) \
              RETURNING id, attempts, endpoint_id, event_seq",
-            due_ids(self.backend)
+            due_ids(self.backend, skip)
         );
         let rows: Vec<DueRow> = match self.backend {
             Backend::Postgres => {

@@ -321,8 +321,13 @@ impl WebhookStore for SqlStore {
         now: Timestamp,
         lease_until: Timestamp,
         limit: i64,
+        skip: &[WebhookEndpointId],
     ) -> Result<Vec<DueDelivery>> {
-        self.claim(now, lease_until, limit).await
+        self.claim(now, lease_until, limit, skip).await
+    }
+
+    async fn release_leases(&self, deliveries: &[i64]) -> Result<()> {
+        self.unlease(deliveries).await
     }
 
     async fn record_attempts(&self, attempts: &[AttemptRecord], now: Timestamp) -> Result<bool> {

@@ -72,7 +72,7 @@ both_backends!(the_queue_keeps_session_order_and_leases, |store| {
     // The deliveries were written with their events; no dispatcher routes them here.
     let lease = t0() + Duration::seconds(45);
     // `all` gets created (cancelled waits behind it); `cancels` gets its cancelled.
-    let first = store.claim_deliveries(t0(), lease, 10).await.unwrap();
+    let first = store.claim_deliveries(t0(), lease, 10, &[]).await.unwrap();
     let mut got: Vec<_> = first
         .iter()
         .map(|d| (d.endpoint_id == all.id, d.event.event_type, d.attempt))
@@ -88,7 +88,7 @@ both_backends!(the_queue_keeps_session_order_and_leases, |store| {
     assert_eq!(first[0].secrets.len(), 1);
     // Leased: nobody else gets them.
     assert!(store
-        .claim_deliveries(t0(), lease, 10)
+        .claim_deliveries(t0(), lease, 10, &[])
         .await
         .unwrap()
         .is_empty());
@@ -107,7 +107,7 @@ both_backends!(the_queue_keeps_session_order_and_leases, |store| {
         released,
         "the cancelled event waited behind the created one"
     );
-    let next = store.claim_deliveries(t0(), lease, 10).await.unwrap();
+    let next = store.claim_deliveries(t0(), lease, 10, &[]).await.unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].event.event_type, EventType::SessionCancelled);
     assert_eq!(store.next_delivery_due().await.unwrap(), Some(t0()));
@@ -115,7 +115,7 @@ both_backends!(the_queue_keeps_session_order_and_leases, |store| {
     // A lease that runs out (a dead node) makes the delivery claimable again.
     let after_lease = lease + Duration::seconds(1);
     let again = store
-        .claim_deliveries(after_lease, after_lease + Duration::seconds(45), 10)
+        .claim_deliveries(after_lease, after_lease + Duration::seconds(45), 10, &[])
         .await
         .unwrap();
     assert_eq!(again.len(), 3, "the retry is due and both leases ran out");
@@ -154,7 +154,7 @@ both_backends!(the_queue_keeps_session_order_and_leases, |store| {
     );
     assert!(store.delete_webhook_endpoint(m, all.id).await.unwrap());
     assert!(store
-        .claim_deliveries(after_lease, after_lease, 10)
+        .claim_deliveries(after_lease, after_lease, 10, &[])
         .await
         .unwrap()
         .is_empty());
@@ -256,7 +256,7 @@ both_backends!(a_routing_node_gets_its_commits_deliveries_leased, |store| {
     assert!(!notices.recv().await.unwrap().queued);
     // Leased at commit: no claim gets it.
     assert!(store
-        .claim_deliveries(t0(), t0(), 10)
+        .claim_deliveries(t0(), t0(), 10, &[])
         .await
         .unwrap()
         .is_empty());
@@ -278,7 +278,7 @@ both_backends!(a_routing_node_gets_its_commits_deliveries_leased, |store| {
         "one waits for a claim"
     );
     assert!(store
-        .claim_deliveries(t0(), t0(), 10)
+        .claim_deliveries(t0(), t0(), 10, &[])
         .await
         .unwrap()
         .is_empty());
@@ -286,7 +286,7 @@ both_backends!(a_routing_node_gets_its_commits_deliveries_leased, |store| {
         .record_attempts(&[record(created, AttemptOutcome::Delivered, 200)], t0())
         .await
         .unwrap());
-    let next = store.claim_deliveries(t0(), t0(), 10).await.unwrap();
+    let next = store.claim_deliveries(t0(), t0(), 10, &[]).await.unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(
         (next[0].endpoint_id, next[0].event.event_type),
@@ -310,7 +310,7 @@ both_backends!(events_past_retention_go_with_their_log, |store| {
         .await
         .unwrap();
     let due = store
-        .claim_deliveries(t0() + day * 2, t0() + day * 2, 10)
+        .claim_deliveries(t0() + day * 2, t0() + day * 2, 10, &[])
         .await
         .unwrap();
     let done: Vec<_> = due
@@ -352,3 +352,34 @@ both_backends!(events_past_retention_go_with_their_log, |store| {
     assert_eq!(store.prune_events(t0() + day * 3, 1).await.unwrap(), 1);
     assert!(store.list_events(m, &every).await.unwrap().is_empty());
 });
+
+both_backends!(
+    a_given_up_lease_is_claimable_but_not_for_a_skipped_endpoint,
+    |store| {
+        let (m, d, all, _cancels) = merchant_with_endpoints(&store).await;
+        let lease = std::time::Duration::from_secs(45);
+        let mut rx = store
+            .route_deliveries(std::time::Duration::ZERO, lease)
+            .unwrap();
+        store.create_session(new_session(m, d), t0()).await.unwrap();
+        let got = routed(&mut rx);
+        let [Routed::Deliver { deliveries, .. }] = got.as_slice() else {
+            panic!("one hand-over: {got:?}");
+        };
+        let id = deliveries[0].delivery_id;
+        assert!(store
+            .claim_deliveries(t0(), t0(), 10, &[])
+            .await
+            .unwrap()
+            .is_empty());
+        store.release_leases(&[id]).await.unwrap();
+        assert!(store
+            .claim_deliveries(t0(), t0(), 10, &[all.id])
+            .await
+            .unwrap()
+            .is_empty());
+        let claimed = store.claim_deliveries(t0(), t0(), 10, &[]).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].delivery_id, id);
+    }
+);
