@@ -27,6 +27,8 @@ struct Raw {
     session_ttl: String,
     webhook_retry_schedule: String,
     webhook_timeout: String,
+    /// Webhook requests in flight at once, over all endpoints.
+    webhook_concurrency: usize,
     max_attempts: i64,
     log: String,
     idempotency_retention: String,
@@ -46,6 +48,7 @@ impl Default for Raw {
             session_ttl: "5m".into(),
             webhook_retry_schedule: "0s,5s,5m,30m,2h,5h,10h,10h".into(),
             webhook_timeout: "15s".into(),
+            webhook_concurrency: 256,
             max_attempts: 5,
             log: "info".into(),
             idempotency_retention: "24h".into(),
@@ -63,6 +66,7 @@ pub struct Config {
     pub session_ttl: Duration,
     pub webhook_retry_schedule: Vec<Duration>,
     pub webhook_timeout: Duration,
+    pub webhook_concurrency: usize,
     pub max_attempts: i64,
     pub log: String,
     pub idempotency_retention: Duration,
@@ -103,6 +107,9 @@ impl TryFrom<Raw> for Config {
             .split(',')
             .map(|d| duration("webhook_retry_schedule", d))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        if !(4..=4096).contains(&raw.webhook_concurrency) {
+            bail!("webhook_concurrency must be between 4 and 4096");
+        }
         if raw.max_attempts < 1 {
             bail!("max_attempts must be at least 1");
         }
@@ -120,6 +127,7 @@ impl TryFrom<Raw> for Config {
             event_retention,
             session_ttl: ttl(&raw.session_ttl)?,
             webhook_timeout: duration("webhook_timeout", &raw.webhook_timeout)?,
+            webhook_concurrency: raw.webhook_concurrency,
             idempotency_retention: duration("idempotency_retention", &raw.idempotency_retention)?,
             webhook_retry_schedule: schedule,
             database_url: raw.database_url,

@@ -23,11 +23,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-/// Deliveries in flight at once, over all endpoints.
-const CONCURRENCY: usize = 256;
-/// Deliveries in flight at once to one endpoint: sixteen slow endpoints can fill the
-/// permits, one cannot.
-const PER_ENDPOINT: usize = 16;
 /// Attempts recorded per transaction.
 const RECORD_BATCH: usize = 512;
 /// How often due retries are looked for when nothing else wakes the dispatcher.
@@ -44,6 +39,8 @@ const SNIPPET_BYTES: usize = 512;
 pub struct Dispatcher {
     state: AppState,
     client: reqwest::Client,
+    /// Deliveries in flight at once, over all endpoints (`webhook_concurrency`).
+    concurrency: usize,
     permits: Arc<Semaphore>,
     /// Each endpoint's share of the permits, so that one slow endpoint cannot take them all.
     gates: Mutex<HashMap<WebhookEndpointId, Arc<Semaphore>>>,
@@ -66,7 +63,8 @@ impl Dispatcher {
         }
         Self {
             client: client.build().expect("the webhook HTTP client builds"),
-            permits: Arc::new(Semaphore::new(CONCURRENCY)),
+            concurrency: state.config.webhook_concurrency,
+            permits: Arc::new(Semaphore::new(state.config.webhook_concurrency)),
             gates: Mutex::default(),
             wake: Arc::new(Notify::new()),
             live,
@@ -109,19 +107,46 @@ impl Dispatcher {
         self.give_back(over);
     }
 
-    /// A place in `endpoint`'s share, or `None` when it has `PER_ENDPOINT` in flight.
-    fn admit(&self, endpoint: WebhookEndpointId) -> Option<OwnedSemaphorePermit> {
+    /// Whether `endpoint` may have one more request in flight. Each endpoint has a share of
+    /// its own (a sixteenth of the permits); beyond it, it may use free permits only while a
+    /// quarter of them stay free for the others. So one slow endpoint never holds more than
+    /// three quarters, and a busy one is not slowed while nothing else waits.
+    fn admit(&self, endpoint: WebhookEndpointId) -> Option<Slot> {
+        let share = self.share();
         let mut gates = self.gates.lock().expect("gates lock");
         let gate = gates
             .entry(endpoint)
-            .or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT)));
-        gate.clone().try_acquire_owned().ok()
+            .or_insert_with(|| Arc::new(Semaphore::new(share)));
+        if let Ok(own) = gate.clone().try_acquire_owned() {
+            return Some(Slot::Share(own));
+        }
+        if self.permits.available_permits() <= self.reserve() {
+            return None;
+        }
+        // Taken now, so that admissions in a row cannot all see the same free permits.
+        self.permits
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(Slot::Spare)
     }
 
-    /// The endpoints with no room: a claim skips them.
+    fn share(&self) -> usize {
+        (self.concurrency / 16).max(1)
+    }
+
+    fn reserve(&self) -> usize {
+        self.concurrency / 4
+    }
+
+    /// The endpoints a claim skips: those past their share while permits are scarce.
     fn saturated(&self) -> Vec<WebhookEndpointId> {
+        let share = self.share();
         let mut gates = self.gates.lock().expect("gates lock");
-        gates.retain(|_, g| g.available_permits() < PER_ENDPOINT);
+        gates.retain(|_, g| g.available_permits() < share);
+        if self.permits.available_permits() > self.reserve() {
+            return Vec::new();
+        }
         gates
             .iter()
             .filter(|(_, g)| g.available_permits() == 0)
@@ -144,36 +169,42 @@ impl Dispatcher {
         });
     }
 
-    /// Attempts `due` in a task, with a global permit (taken there unless given) and its
-    /// endpoint's `slot`.
+    /// Attempts `due` in a task, holding its endpoint's `slot` and a global permit (taken
+    /// there, or in advance as `permit`, unless the slot is a spare one).
     fn launch(
         self: &Arc<Self>,
         due: DueDelivery,
-        slot: OwnedSemaphorePermit,
+        slot: Slot,
         permit: Option<OwnedSemaphorePermit>,
         done: &mpsc::UnboundedSender<AttemptRecord>,
     ) {
         let (this, done) = (self.clone(), done.clone());
         tokio::spawn(async move {
-            let permit = match permit {
-                Some(p) => p,
-                None => this
-                    .permits
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("the semaphore is never closed"),
+            let (own, permit) = match (slot, permit) {
+                (Slot::Spare(p), _) => (None, p),
+                (Slot::Share(own), Some(p)) => (Some(own), p),
+                (Slot::Share(own), None) => (Some(own), this.permit().await),
             };
             let record = this.attempt(due).await;
             let _ = done.send(record);
             drop(permit);
-            let gate = slot.semaphore().clone();
-            drop(slot);
-            if gate.available_permits() == 1 {
-                // The endpoint was full, so a claim skipped it: its queue may move now.
-                this.wake.notify_one();
+            if let Some(own) = own {
+                let gate = own.semaphore().clone();
+                drop(own);
+                if gate.available_permits() == 1 {
+                    // The endpoint was full, so a claim may have skipped it.
+                    this.wake.notify_one();
+                }
             }
         });
+    }
+
+    async fn permit(&self) -> OwnedSemaphorePermit {
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
     }
 
     /// Claims as much as there are free permits and starts those attempts. True if it
@@ -190,17 +221,15 @@ impl Dispatcher {
         let full = due.len() == free;
         let mut over = Vec::new();
         for d in due {
-            let Some(slot) = self.admit(d.endpoint_id) else {
-                over.push(d.delivery_id);
-                continue;
-            };
-            let permit = self
-                .permits
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            self.launch(d, slot, Some(permit), done);
+            match self.admit(d.endpoint_id) {
+                // Waiting here keeps a claim from taking more than there are permits.
+                Some(Slot::Share(own)) => {
+                    let permit = self.permit().await;
+                    self.launch(d, Slot::Share(own), Some(permit), done);
+                }
+                Some(spare) => self.launch(d, spare, None, done),
+                None => over.push(d.delivery_id),
+            }
         }
         self.give_back(over);
         Ok(full)
@@ -401,7 +430,10 @@ pub async fn run(state: AppState, stop: CancellationToken) {
         }
     }
     dispatcher.start(held.all(), &done);
-    let _ = dispatcher.permits.acquire_many(CONCURRENCY as u32).await;
+    let _ = dispatcher
+        .permits
+        .acquire_many(dispatcher.concurrency as u32)
+        .await;
     drop(done);
     let _ = recorder.await;
 }
@@ -411,6 +443,13 @@ async fn next_routed(routed: &mut Option<mpsc::UnboundedReceiver<Routed>>) -> Op
         Some(r) => r.recv().await,
         None => std::future::pending().await,
     }
+}
+
+/// An endpoint's place for one request: within its own share (a global permit is still
+/// needed), or a spare global permit beyond it.
+enum Slot {
+    Share(OwnedSemaphorePermit),
+    Spare(OwnedSemaphorePermit),
 }
 
 /// A create's deliveries, kept until its answer has been handed to the connection.
