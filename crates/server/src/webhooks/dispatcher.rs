@@ -9,17 +9,21 @@
 //! The claim path runs when a commit notice says deliveries were queued for it (every
 //! node's, through `LISTEN/NOTIFY` on PostgreSQL), when a recorded attempt released a later
 //! event of its session, and on a slow tick for retries that come due. Nothing waits for a
-//! whole batch, so one slow endpoint cannot hold back the others while permits remain.
+//! whole batch, and an endpoint keeps to its share of the permits (`admit`), so one slow
+//! endpoint cannot hold back the others.
 
-use super::{envelope, guard, signature_header};
+mod attempt;
+mod held;
+
+use super::guard;
 use crate::config::ServerMode;
 use crate::state::AppState;
-use kassa_core::{SessionId, WebhookEndpointId};
-use kassa_store::{AttemptOutcome, AttemptRecord, DueDelivery, Routed, StoreError};
-use rand::Rng;
+use held::Held;
+use kassa_core::WebhookEndpointId;
+use kassa_store::{AttemptRecord, DueDelivery, Routed, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
@@ -27,14 +31,8 @@ use tokio_util::sync::CancellationToken;
 const RECORD_BATCH: usize = 512;
 /// How often due retries are looked for when nothing else wakes the dispatcher.
 const TICK: Duration = Duration::from_millis(250);
-/// How long a create's deliveries wait for its answer to go out before they go anyway.
-const HOLD_LIMIT: Duration = Duration::from_secs(2);
 /// A lease outlives the request timeout by this much, so only a dead node loses it.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
-/// The longest `Retry-After` honoured; a receiver cannot park an event for days.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
-/// Bytes of the response body kept in the log.
-const SNIPPET_BYTES: usize = 512;
 
 pub struct Dispatcher {
     state: AppState,
@@ -234,132 +232,6 @@ impl Dispatcher {
         self.give_back(over);
         Ok(full)
     }
-
-    /// Sends one delivery and decides what follows from the answer.
-    #[tracing::instrument(skip_all, fields(event.id = %due.event.id.as_str(), endpoint.id = %due.endpoint_id, attempt = due.attempt))]
-    async fn attempt(&self, due: DueDelivery) -> AttemptRecord {
-        let attempted_at = self.state.now();
-        let started = Instant::now();
-        let answer = self.send(&due, attempted_at.timestamp()).await;
-        let latency_ms = started.elapsed().as_millis() as i64;
-        let (status_code, error, snippet, retry_after) = match answer {
-            Ok(a) => (Some(a.status), None, a.snippet, a.retry_after),
-            Err(e) => (None, Some(e), None, None),
-        };
-        let outcome = match status_code {
-            Some(s) if (200..300).contains(&s) => AttemptOutcome::Delivered,
-            Some(410) => AttemptOutcome::Gone,
-            _ => match self
-                .state
-                .config
-                .webhook_retry_schedule
-                .get(due.attempt as usize)
-            {
-                None => AttemptOutcome::Failed,
-                Some(delay) => {
-                    let wait = jitter(*delay)
-                        .max(retry_after.map_or(Duration::ZERO, |r| r.min(MAX_RETRY_AFTER)));
-                    AttemptOutcome::Retry(attempted_at + chrono_duration(wait))
-                }
-            },
-        };
-        let label = match outcome {
-            AttemptOutcome::Delivered => "delivered",
-            AttemptOutcome::Retry(_) => "retry",
-            AttemptOutcome::Failed => "failed",
-            AttemptOutcome::Gone => "gone",
-        };
-        metrics::counter!("kassa_webhook_attempts_total", "outcome" => label).increment(1);
-        metrics::histogram!("kassa_webhook_attempt_seconds").record(latency_ms as f64 / 1000.0);
-        if outcome != AttemptOutcome::Delivered {
-            tracing::info!(status = ?status_code, error = ?error, outcome = label, "webhook attempt failed");
-        }
-        AttemptRecord {
-            delivery_id: due.delivery_id,
-            attempt_id: uuid::Uuid::now_v7(),
-            endpoint_id: due.endpoint_id,
-            event_id: due.event.id.clone(),
-            event_type: due.event.event_type,
-            attempted_at,
-            status_code,
-            latency_ms,
-            error,
-            response_snippet: snippet,
-            outcome,
-        }
-    }
-
-    async fn send(&self, due: &DueDelivery, timestamp: i64) -> Result<Answer, String> {
-        // Literal addresses are checked here, host names by the resolver as it connects.
-        let url = guard::check_url(&due.url, self.live).map_err(|r| format!("refused: {r}"))?;
-        let body = serde_json::to_vec(&envelope(&due.event)).map_err(|e| e.to_string())?;
-        let id = due.event.id.as_str();
-        let signature = signature_header(&due.secrets, id, timestamp, &body)
-            .map_err(|e| format!("cannot sign: {e}"))?;
-        let response = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("webhook-id", id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .map_err(describe)?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        Ok(Answer {
-            status,
-            retry_after,
-            snippet: snippet(response).await,
-        })
-    }
-}
-
-struct Answer {
-    status: u16,
-    retry_after: Option<Duration>,
-    snippet: Option<String>,
-}
-
-/// The first bytes of the body; a body that never ends is cut off by the client's timeout.
-async fn snippet(mut response: reqwest::Response) -> Option<String> {
-    let mut bytes = Vec::new();
-    while bytes.len() < SNIPPET_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    bytes.truncate(SNIPPET_BYTES);
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    (!text.is_empty()).then_some(text)
-}
-
-/// reqwest's error with its causes ("error sending request: connection refused").
-fn describe(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        return "timed out".into();
-    }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
-/// Up to 10 % later, so that retries of many deliveries do not arrive in lockstep.
-fn jitter(delay: Duration) -> Duration {
-    delay.mul_f64(1.0 + rand::thread_rng().gen_range(0.0..0.1))
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {
@@ -452,49 +324,6 @@ enum Slot {
     Spare(OwnedSemaphorePermit),
 }
 
-/// A create's deliveries, kept until its answer has been handed to the connection.
-#[derive(Default)]
-struct Held(HashMap<SessionId, (Instant, Vec<DueDelivery>)>);
-
-impl Held {
-    /// What may go now after `routed`.
-    fn take(&mut self, routed: Routed) -> Vec<DueDelivery> {
-        match routed {
-            Routed::Deliver {
-                deliveries,
-                hold: None,
-            } => deliveries,
-            Routed::Deliver {
-                deliveries,
-                hold: Some(session),
-            } => {
-                self.0.insert(session, (Instant::now(), deliveries));
-                Vec::new()
-            }
-            Routed::Release(session) => self.0.remove(&session).map(|h| h.1).unwrap_or_default(),
-        }
-    }
-
-    /// Deliveries whose answer never reported back (a client that went away mid-answer):
-    /// they go anyway, since their create committed.
-    fn overdue(&mut self) -> Vec<DueDelivery> {
-        let late: Vec<SessionId> = self
-            .0
-            .iter()
-            .filter(|(_, (since, _))| since.elapsed() > HOLD_LIMIT)
-            .map(|(s, _)| *s)
-            .collect();
-        late.iter()
-            .filter_map(|s| self.0.remove(s))
-            .flat_map(|h| h.1)
-            .collect()
-    }
-
-    fn all(&mut self) -> Vec<DueDelivery> {
-        self.0.drain().flat_map(|(_, h)| h.1).collect()
-    }
-}
-
 /// Writes finished attempts in batches; wakes the dispatcher when a recorded attempt let a
 /// later event of its session go.
 async fn record(
@@ -527,78 +356,5 @@ async fn record(
             }
         }
         batch.clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use kassa_core::event::EventType;
-    use kassa_core::session::SessionStatus;
-    use kassa_store::StoredEvent;
-
-    fn due(session: SessionId, delivery_id: i64) -> DueDelivery {
-        let at = chrono::DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
-        DueDelivery {
-            delivery_id,
-            attempt: 1,
-            endpoint_id: kassa_core::WebhookEndpointId::new(),
-            url: "http://127.0.0.1:9/hook".into(),
-            secrets: vec![],
-            event: StoredEvent {
-                seq: delivery_id,
-                id: kassa_core::EventId::from_random(1),
-                merchant_id: kassa_core::MerchantId::new(),
-                event_type: EventType::SessionCreated,
-                session_id: session,
-                sequence: 1,
-                status: SessionStatus::Created,
-                previous_status: None,
-                order_id: None,
-                failure_reason: None,
-                merchant_reference1: None,
-                created_at: at,
-            },
-        }
-    }
-
-    fn ids(d: Vec<DueDelivery>) -> Vec<i64> {
-        d.iter().map(|d| d.delivery_id).collect()
-    }
-
-    #[test]
-    fn a_held_create_goes_on_its_release_and_others_at_once() {
-        let (a, b) = (SessionId::new(), SessionId::new());
-        let mut held = Held::default();
-        let hold = |s, id| Routed::Deliver {
-            deliveries: vec![due(s, id)],
-            hold: Some(s),
-        };
-        assert!(held.take(hold(a, 1)).is_empty());
-        assert!(held.take(hold(b, 2)).is_empty());
-        let free = Routed::Deliver {
-            deliveries: vec![due(a, 3)],
-            hold: None,
-        };
-        assert_eq!(ids(held.take(free)), [3]);
-        assert_eq!(ids(held.take(Routed::Release(a))), [1]);
-        assert!(held.take(Routed::Release(a)).is_empty(), "released once");
-        assert!(held.overdue().is_empty(), "b is not overdue yet");
-        assert_eq!(ids(held.all()), [2]);
-    }
-
-    #[test]
-    fn a_hold_whose_answer_never_reports_back_runs_out() {
-        let s = SessionId::new();
-        let mut held = Held::default();
-        held.0.insert(
-            s,
-            (
-                Instant::now() - HOLD_LIMIT - Duration::from_millis(1),
-                vec![due(s, 7)],
-            ),
-        );
-        assert_eq!(ids(held.overdue()), [7]);
-        assert!(held.0.is_empty());
     }
 }
