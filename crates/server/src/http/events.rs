@@ -32,7 +32,9 @@ const MAX_LIMIT: i64 = 1000;
 ///
 /// `wait=<seconds ≤ 30>` long-polls: with nothing after the cursor the call answers as soon
 /// as an event arrives, or empty at the deadline. Pass `next_cursor` as `after` to go on.
-/// `kassa listen` is built on this.
+/// `kassa listen` is built on this. Events are kept for `KASSA_EVENT_RETENTION` (30 days by
+/// default); older ones, with their delivery log, are deleted, and a cursor naming one is
+/// `400 BAD_VALUE` ("no such event"): start again without `after`.
 #[utoipa::path(get, path = "/ipp/v1/events", tag = "webhooks",
     params(("type" = Option<String>, Query), ("session_id" = Option<Uuid>, Query),
         ("after" = Option<String>, Query, description = "An event id: only events after it"),
