@@ -64,6 +64,13 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
     loop {
         let (events, next) = match feed.page(cursor.as_deref(), WAIT_SECS).await {
             Ok(page) => page,
+            Err(e) if e.is::<CursorGone>() => {
+                // Everything up to the cursor was forwarded and is now past retention, so
+                // what is still kept is what came after it.
+                eprintln!("the last event seen is past retention; going on from the oldest kept");
+                cursor = None;
+                continue;
+            }
             Err(e) => {
                 eprintln!("cannot read events: {e:#}; retrying");
                 tokio::time::sleep(Duration::from_secs(2)).await;
@@ -78,6 +85,26 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
         }
         cursor = next.or(cursor);
     }
+}
+
+/// The server no longer has the event the cursor names (deleted past retention).
+#[derive(Debug)]
+struct CursorGone;
+
+impl std::fmt::Display for CursorGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the cursor's event is gone")
+    }
+}
+
+impl std::error::Error for CursorGone {}
+
+/// A `BAD_VALUE` whose messages blame `after`.
+fn names_the_cursor(body: &Value) -> bool {
+    body["error_messages"].as_array().is_some_and(|m| {
+        m.iter()
+            .any(|m| m.as_str().is_some_and(|m| m.starts_with("after")))
+    })
 }
 
 struct Feed {
@@ -106,6 +133,9 @@ impl Feed {
             .await?;
         let status = response.status();
         let body: Value = response.json().await?;
+        if status == reqwest::StatusCode::BAD_REQUEST && names_the_cursor(&body) {
+            return Err(CursorGone.into());
+        }
         if !status.is_success() {
             bail!("{status}: {body}");
         }

@@ -43,6 +43,7 @@ async fn listen_forwards_new_events_signed() {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = app.state.clone();
     tokio::spawn(app.serve(listener));
 
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -121,6 +122,26 @@ async fn listen_forwards_new_events_signed() {
         .unwrap();
     assert_eq!(event["type"], "ipp.session.created");
     assert_eq!(event["data"]["session_id"], new["session_id"]);
+
+    // The event `listen` waits after goes past retention: it goes on from what is kept.
+    let later = state.now() + chrono::Duration::days(1);
+    let pruned = kassa_store::EventStore::prune_events(state.store.as_ref(), later, 1000).await;
+    assert!(pruned.unwrap() >= 2);
+    let new_id = new["session_id"].as_str().unwrap();
+    let cancelled = call(
+        reqwest::Method::PUT,
+        &format!("/ipp/v1/sessions/{new_id}/cancel"),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert!(cancelled.status().is_success());
+    let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event["type"], "ipp.session.cancelled");
+    assert_eq!(event["data"]["session_id"], new_id);
     let _ = child.kill().await;
     let _ = std::fs::remove_file(&db);
 }
