@@ -33,6 +33,9 @@ const RECORD_BATCH: usize = 512;
 const TICK: Duration = Duration::from_millis(250);
 /// A lease outlives the request timeout by this much, so only a dead node loses it.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
+/// The longest a leased delivery waits for a permit: with the request's own timeout it
+/// stays inside the lease.
+const PERMIT_WAIT: Duration = Duration::from_secs(15);
 
 pub struct Dispatcher {
     state: AppState,
@@ -181,7 +184,14 @@ impl Dispatcher {
             let (own, permit) = match (slot, permit) {
                 (Slot::Spare(p), _) => (None, p),
                 (Slot::Share(own), Some(p)) => (Some(own), p),
-                (Slot::Share(own), None) => (Some(own), this.permit().await),
+                (Slot::Share(own), None) => {
+                    // Waiting longer could outlast the lease and let another node send it
+                    // too: hand it back to a claim instead.
+                    match tokio::time::timeout(PERMIT_WAIT, this.permit()).await {
+                        Ok(permit) => (Some(own), permit),
+                        Err(_) => return this.give_back(vec![due.delivery_id]),
+                    }
+                }
             };
             let record = this.attempt(due).await;
             let _ = done.send(record);
