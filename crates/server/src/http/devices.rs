@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth, Params};
+use super::params::page_body;
 use crate::secrets;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, Path, State};
@@ -128,17 +129,9 @@ pub async fn list_devices(
     };
     let page = params.page()?;
     let found = state.store.list_devices(merchant.id, &filter, page).await?;
-    let content = found
-        .items
-        .iter()
-        .map(|d| device_response(&state, d, None))
-        .collect();
-    Ok(Json(PageBody::new(
-        content,
-        found.total,
-        page.number,
-        page.size,
-    )))
+    Ok(Json(page_body(&found, |d| {
+        device_response(&state, d, None)
+    })))
 }
 
 #[utoipa::path(get, path = "/ipp/v1/devices/{id}", tag = "devices", params(("id" = Uuid, Path)),

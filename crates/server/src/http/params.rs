@@ -4,10 +4,17 @@
 use super::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use kassa_api::page::PageQuery;
-use kassa_store::PageRequest;
+use kassa_api::page::{PageBody, PageQuery};
+use kassa_store::{Page, PageRequest};
 
 const MAX_PAGE_NUMBER: i64 = 10_000_000;
+
+/// A store page on the wire, each item turned by `f`.
+pub fn page_body<'a, S, T>(found: &'a Page<S>, f: impl FnMut(&'a S) -> T) -> PageBody<T> {
+    let items = found.items.iter().map(f).collect();
+    let request = found.request;
+    PageBody::new(items, found.total, request.number, request.size)
+}
 
 pub fn page_request(q: &PageQuery) -> Result<PageRequest, ApiError> {
     let number = q.page_number.unwrap_or(0);

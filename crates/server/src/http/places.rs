@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth, Params};
+use super::params::page_body;
 use crate::secrets;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -85,13 +86,7 @@ pub async fn list_locations(
 ) -> Result<Json<PageBody<Location>>, ApiError> {
     let page = params.page()?;
     let found = state.store.list_locations(merchant.id, page).await?;
-    let content = found.items.iter().map(Location::from).collect();
-    Ok(Json(PageBody::new(
-        content,
-        found.total,
-        page.number,
-        page.size,
-    )))
+    Ok(Json(page_body(&found, Location::from)))
 }
 
 #[utoipa::path(get, path = "/ipp/v1/locations/{id}", tag = "locations", params(("id" = Uuid, Path)),
@@ -172,17 +167,7 @@ pub async fn list_enrollments(
         .store
         .list_enrollments(merchant.id, &filter, page, now)
         .await?;
-    let content = found
-        .items
-        .iter()
-        .map(|e| Enrollment::new(e, now, None))
-        .collect();
-    Ok(Json(PageBody::new(
-        content,
-        found.total,
-        page.number,
-        page.size,
-    )))
+    Ok(Json(page_body(&found, |e| Enrollment::new(e, now, None))))
 }
 
 /// Cancel a pairing code (soft delete: status `CANCELLED`).

@@ -3,6 +3,7 @@
 use super::answered::Answered;
 use super::error::ApiError;
 use super::extract::{Caller, JsonBody, MerchantAuth, Params};
+use super::params::page_body;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -226,13 +227,7 @@ pub async fn list_sessions(
         .store
         .list_sessions(merchant.id, &filter, page)
         .await?;
-    let content = found.items.iter().map(Session::from).collect();
-    Ok(Json(PageBody::new(
-        content,
-        found.total,
-        page.number,
-        page.size,
-    )))
+    Ok(Json(page_body(&found, Session::from)))
 }
 
 /// Cancel a session (merchant backend or the clerk's device).

@@ -2,6 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth, Params};
+use super::params::page_body;
 use crate::state::AppState;
 use crate::webhooks::{guard, new_secret};
 use axum::extract::{Path, State};
@@ -81,13 +82,7 @@ pub async fn list_webhook_endpoints(
         .store
         .list_webhook_endpoints(merchant.id, page)
         .await?;
-    let content = found.items.iter().map(|e| wire(e, false)).collect();
-    Ok(Json(PageBody::new(
-        content,
-        found.total,
-        page.number,
-        page.size,
-    )))
+    Ok(Json(page_body(&found, |e| wire(e, false))))
 }
 
 #[utoipa::path(get, path = "/ipp/v1/webhook-endpoints/{id}", tag = "webhooks", params(("id" = Uuid, Path)),
@@ -200,27 +195,17 @@ pub async fn list_webhook_deliveries(
         .list_delivery_attempts(merchant.id, endpoint_id(&id)?, page)
         .await
         .map_err(ApiError::missing("webhook endpoint"))?;
-    let content = found
-        .items
-        .iter()
-        .map(|a| DeliveryAttempt {
-            attempt_id: a.attempt_id,
-            event_id: a.event_id.as_str().to_string(),
-            event_type: a.event_type.as_str().to_string(),
-            attempted_at: a.attempted_at,
-            status_code: a.status_code,
-            latency_ms: a.latency_ms,
-            error: a.error.clone(),
-            response_snippet: a.response_snippet.clone(),
-            next_attempt_at: a.next_attempt_at,
-        })
-        .collect();
-    Ok(Json(PageBody::new(
-        content,
-        found.total,
-        page.number,
-        page.size,
-    )))
+    Ok(Json(page_body(&found, |a| DeliveryAttempt {
+        attempt_id: a.attempt_id,
+        event_id: a.event_id.as_str().to_string(),
+        event_type: a.event_type.as_str().to_string(),
+        attempted_at: a.attempted_at,
+        status_code: a.status_code,
+        latency_ms: a.latency_ms,
+        error: a.error.clone(),
+        response_snippet: a.response_snippet.clone(),
+        next_attempt_at: a.next_attempt_at,
+    })))
 }
 
 fn wire(e: &kassa_store::WebhookEndpoint, with_secret: bool) -> WebhookEndpoint {
