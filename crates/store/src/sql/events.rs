@@ -1,6 +1,6 @@
 //! The event feed (`GET /ipp/v1/events`) and commit notices.
 
-use super::{Arg, Sql, SqlStore};
+use super::{id_list, Arg, Sql, SqlStore};
 use crate::notify::Notice;
 use crate::rows::{id, ms, opt_id, parsed, ts};
 use crate::stores::{EventFilter, EventStore, StoredEvent};
@@ -100,9 +100,7 @@ impl EventStore for SqlStore {
         if seqs.is_empty() {
             return Ok(0);
         }
-        // Our own integers, so they are written into the SQL.
-        let list: Vec<String> = seqs.iter().map(|(s,)| s.to_string()).collect();
-        let list = list.join(", ");
+        let list = id_list(seqs.iter().map(|(s,)| *s));
         let mut tx = self.write.begin().await?;
         sqlx::query(&format!(
             "DELETE FROM webhook_attempts WHERE delivery_id IN \

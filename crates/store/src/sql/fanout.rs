@@ -93,22 +93,31 @@ pub(crate) fn insert_deliveries(seq: &str, from: &str, slots: [usize; 7]) -> Str
            CASE WHEN ${lease} > 0 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries b \
              WHERE b.endpoint_id = p.id AND b.session_id = ${session} AND b.status = 'PENDING' \
                AND b.attempts = 0 AND b.sequence < ${sequence}) THEN ${lease} END, ${now}, ${now} \
-         FROM {from} WHERE p.merchant_id = ${merchant} AND p.enabled = 1 \
-           AND (p.event_types = '' OR p.event_types LIKE '%,' || ${kind} || ',%')"
+         FROM {from} WHERE p.merchant_id = ${merchant} AND p.enabled = 1 AND {}",
+        type_match(&format!("${kind}"))
     )
 }
 
+/// Whether endpoint `p` wants events of type `kind` (an SQL expression), on both backends.
+pub(crate) fn type_match(kind: &str) -> String {
+    format!("(p.event_types = '' OR p.event_types LIKE '%,' || {kind} || ',%')")
+}
+
 /// PostgreSQL: the event and its deliveries in one statement. Binds the event's eleven
-/// columns as `$1…$11` (see `bind_event`), then first-attempt time, lease and now.
-fn event_and_deliveries_pg() -> String {
-    format!(
-        "WITH e AS (INSERT INTO events ({EVENT_INSERT_COLUMNS}) \
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq), \
-         w AS ({} RETURNING id, endpoint_id, leased_until) \
-         SELECT (SELECT seq FROM e) AS seq, {FANNED_COLUMNS} FROM (SELECT 1 AS one) o \
-         LEFT JOIN w ON true LEFT JOIN webhook_endpoints p ON p.id = w.endpoint_id",
-        insert_deliveries("e.seq", "e, webhook_endpoints p", [4, 5, 2, 3, 12, 13, 14])
-    )
+/// columns as `$1…$11` (see `bind_event`), then first-attempt time, lease and now. Built
+/// once: every transition runs it.
+fn event_and_deliveries_pg() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "WITH e AS (INSERT INTO events ({EVENT_INSERT_COLUMNS}) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq), \
+             w AS ({} RETURNING id, endpoint_id, leased_until) \
+             SELECT (SELECT seq FROM e) AS seq, {FANNED_COLUMNS} FROM (SELECT 1 AS one) o \
+             LEFT JOIN w ON true LEFT JOIN webhook_endpoints p ON p.id = w.endpoint_id",
+            insert_deliveries("e.seq", "e, webhook_endpoints p", [4, 5, 2, 3, 12, 13, 14])
+        )
+    })
 }
 
 pub(crate) const EVENT_INSERT_COLUMNS: &str = "id, merchant_id, type, session_id, sequence, \
@@ -224,7 +233,7 @@ impl SqlStore {
         let at = self.fan_out_at(now);
         let rows: Vec<FannedRow> = match self.backend {
             Backend::Postgres => {
-                bind_event(sqlx::query_as(&event_and_deliveries_pg()), event)
+                bind_event(sqlx::query_as(event_and_deliveries_pg()), event)
                     .bind(at.first_at)
                     .bind(at.lease_until)
                     .bind(at.now)

@@ -92,11 +92,13 @@ impl MerchantStore for SqlStore {
     }
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<(ApiKey, Merchant)>> {
-        let cached = self.backend == Backend::Postgres;
-        let generation = match self.keys.get(key_hash) {
-            Ok(hit) if cached => return Ok(Some(hit)),
-            Ok(_) => 0,
-            Err(generation) => generation,
+        // `Some(generation)` when this backend caches (see `key_cache.rs`).
+        let generation = match self.backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => match self.keys.get(key_hash) {
+                Ok(hit) => return Ok(Some(hit)),
+                Err(generation) => Some(generation),
+            },
         };
         // One round trip for both: every authenticated request starts here.
         let row: Option<KeyAndMerchant> = sqlx::query_as(
@@ -117,7 +119,7 @@ impl MerchantStore for SqlStore {
             created_at: row.merchant_created_at,
         })?;
         let key = ApiKey::try_from(row.key)?;
-        if cached {
+        if let Some(generation) = generation {
             self.keys.put(key_hash, &key, &merchant, generation);
         }
         Ok(Some((key, merchant)))

@@ -134,6 +134,13 @@ impl Sql {
     }
 }
 
+/// Row ids or seqs for an `IN (…)` list. They are integers read from our own tables, so
+/// they are written into the SQL rather than bound one placeholder each.
+pub(crate) fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+    ids.join(", ")
+}
+
 /// `LIMIT/OFFSET` for a page request.
 pub(crate) fn page_clause(page: crate::PageRequest) -> String {
     format!(" LIMIT {} OFFSET {}", page.size, page.number * page.size)

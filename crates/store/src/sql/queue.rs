@@ -1,14 +1,16 @@
-//! The delivery queue: claiming due deliveries with a lease and recording attempts. Per
-//! batch the dispatcher spends one statement to claim (PostgreSQL; a short transaction on
-//! SQLite) and one to record; most first attempts need no claim at all (`fanout.rs`).
+//! The delivery queue: claiming due deliveries with a lease, handing leases back, recording
+//! attempts and starting a redelivery. Per batch the dispatcher spends one statement to
+//! claim (PostgreSQL; a short transaction on SQLite) and one to record; most first attempts
+//! need no claim at all (`fanout.rs`).
 
 use super::events::{EventRow, EVENT_COLUMNS};
-use super::{Arg, Sql, SqlStore};
+use super::fanout::type_match;
+use super::{id_list, Arg, Sql, SqlStore};
 use crate::rows::{id, ms, opt_ts};
 use crate::stores::StoredEvent;
 use crate::webhooks::*;
-use crate::{Backend, Result};
-use kassa_core::{Timestamp, WebhookEndpointId};
+use crate::{Backend, Result, StoreError};
+use kassa_core::{EventId, MerchantId, Timestamp, WebhookEndpointId};
 
 #[derive(sqlx::FromRow)]
 struct DueRow {
@@ -79,14 +81,46 @@ fn due_ids(backend: Backend, skip: &[WebhookEndpointId]) -> String {
 }
 
 impl SqlStore {
+    /// A fresh attempt series of `event` to every enabled endpoint that wants it.
+    pub(crate) async fn redeliver(
+        &self,
+        merchant: MerchantId,
+        event: &EventId,
+        at: Timestamp,
+    ) -> Result<usize> {
+        let mut tx = self.write.begin().await?;
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT seq FROM events WHERE id = $1 AND merchant_id = $2")
+                .bind(event.as_str())
+                .bind(merchant.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (seq,) = found.ok_or(StoreError::NotFound)?;
+        let done = sqlx::query(&format!(
+            "INSERT INTO webhook_deliveries (event_seq, endpoint_id, session_id, sequence, status, \
+               attempts, next_attempt_at, created_at, updated_at) \
+             SELECT ev.seq, p.id, ev.session_id, ev.sequence, 'PENDING', 0, $2, $2, $2 \
+             FROM events ev JOIN webhook_endpoints p ON p.merchant_id = ev.merchant_id \
+             WHERE ev.seq = $1 AND p.enabled = 1 AND {} \
+             ON CONFLICT (event_seq, endpoint_id) DO UPDATE SET status = 'PENDING', attempts = 0, \
+               next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at",
+            type_match("ev.type")
+        ))
+        .bind(seq)
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() as usize)
+    }
+
     pub(crate) async fn unlease(&self, deliveries: &[i64]) -> Result<()> {
         if deliveries.is_empty() {
             return Ok(());
         }
-        let ids: Vec<String> = deliveries.iter().map(i64::to_string).collect();
         sqlx::query(&format!(
             "UPDATE webhook_deliveries SET leased_until = NULL WHERE id IN ({})",
-            ids.join(", ")
+            id_list(deliveries.iter().copied())
         ))
         .execute(&self.write)
         .await?;
@@ -132,14 +166,13 @@ impl SqlStore {
                 if claimed.is_empty() {
                     return Ok(Vec::new());
                 }
-                let ids: Vec<String> = claimed.iter().map(|c| c.0.to_string()).collect();
                 let sql = format!(
                     "SELECT {} FROM webhook_deliveries d \
                      JOIN events e ON e.seq = d.event_seq \
                      JOIN webhook_endpoints p ON p.id = d.endpoint_id \
                      WHERE d.id IN ({}) ORDER BY e.seq",
                     due_columns("d"),
-                    ids.join(", ")
+                    id_list(claimed.iter().map(|c| c.0))
                 );
                 let rows = sqlx::query_as(&sql).fetch_all(&mut *tx).await?;
                 tx.commit().await?;
@@ -214,10 +247,9 @@ impl SqlStore {
 }
 
 /// Whether a later first attempt of the recorded deliveries' sessions waits on the same
-/// endpoint (the ids are our own integers, so they are written into the SQL).
+/// endpoint.
 fn released_query(attempts: &[AttemptRecord]) -> String {
-    let ids: Vec<String> = attempts.iter().map(|a| a.delivery_id.to_string()).collect();
-    let ids = ids.join(", ");
+    let ids = id_list(attempts.iter().map(|a| a.delivery_id));
     format!(
         "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries d \
            JOIN webhook_deliveries b \

@@ -14,9 +14,6 @@ use kassa_core::{EventId, MerchantId, SessionId, Timestamp, WebhookEndpointId};
 const ENDPOINT_COLUMNS: &str = "id, merchant_id, url, event_types, description, enabled, \
     disabled_reason, secret, previous_secret, previous_secret_expires_at, created_at, updated_at";
 
-/// Matches an endpoint's filter against an event's type on both backends.
-const TYPE_MATCH: &str = "(p.event_types = '' OR p.event_types LIKE '%,' || ev.type || ',%')";
-
 #[derive(sqlx::FromRow)]
 struct EndpointRow {
     id: String,
@@ -357,29 +354,7 @@ impl WebhookStore for SqlStore {
         event: &EventId,
         at: Timestamp,
     ) -> Result<usize> {
-        let mut tx = self.write.begin().await?;
-        let found: Option<(i64,)> =
-            sqlx::query_as("SELECT seq FROM events WHERE id = $1 AND merchant_id = $2")
-                .bind(event.as_str())
-                .bind(merchant.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (seq,) = found.ok_or(StoreError::NotFound)?;
-        let done = sqlx::query(&format!(
-            "INSERT INTO webhook_deliveries (event_seq, endpoint_id, session_id, sequence, status, \
-               attempts, next_attempt_at, created_at, updated_at) \
-             SELECT ev.seq, p.id, ev.session_id, ev.sequence, 'PENDING', 0, $2, $2, $2 \
-             FROM events ev JOIN webhook_endpoints p ON p.merchant_id = ev.merchant_id \
-             WHERE ev.seq = $1 AND p.enabled = 1 AND {TYPE_MATCH} \
-             ON CONFLICT (event_seq, endpoint_id) DO UPDATE SET status = 'PENDING', attempts = 0, \
-               next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at"
-        ))
-        .bind(seq)
-        .bind(ms(at))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() as usize)
+        self.redeliver(merchant, event, at).await
     }
 }
 
