@@ -59,14 +59,25 @@ async fn listen_forwards_new_events_signed() {
         http.request(method, format!("{base}{path}"))
             .header("Authorization", format!("Basic {key}"))
     };
-    let device: Value = call(reqwest::Method::POST, "/ipp/v1/dev/devices")
-        .json(&json!({"name": "Till"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let post = |path: &'static str, body: Value| {
+        let request = call(reqwest::Method::POST, path).json(&body);
+        async move {
+            let answer = request.send().await.unwrap();
+            assert!(answer.status().is_success(), "{path}: {}", answer.status());
+            answer.json::<Value>().await.unwrap()
+        }
+    };
+    let cancel = |id: &str| {
+        let request = call(
+            reqwest::Method::PUT,
+            &format!("/ipp/v1/sessions/{id}/cancel"),
+        );
+        async move {
+            let answer = request.send().await.unwrap();
+            assert!(answer.status().is_success(), "cancel: {}", answer.status());
+        }
+    };
+    let device = post("/ipp/v1/dev/devices", json!({"name": "Till"})).await;
     let device = device["id"].as_str().unwrap().to_string();
     let cart = |amount: i64| {
         json!({"device_id": device, "order_amount": amount, "purchase_currency": "SEK",
@@ -74,22 +85,8 @@ async fn listen_forwards_new_events_signed() {
                 "total_amount": amount, "tax_rate": 0, "total_tax_amount": 0}]})
     };
     // An event from before `listen` started: not forwarded without --replay.
-    let old: Value = call(reqwest::Method::POST, "/ipp/v1/sessions")
-        .json(&cart(100))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let old_id = old["session_id"].as_str().unwrap();
-    call(
-        reqwest::Method::PUT,
-        &format!("/ipp/v1/sessions/{old_id}/cancel"),
-    )
-    .send()
-    .await
-    .unwrap();
+    let old = post("/ipp/v1/sessions", cart(100)).await;
+    cancel(old["session_id"].as_str().unwrap()).await;
 
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kassa"))
         .args(["listen", "--forward-to", &forward_to, "--url", &base])
@@ -108,14 +105,7 @@ async fn listen_forwards_new_events_signed() {
         .unwrap();
     assert!(started.starts_with("Forwarding events"), "{started}");
 
-    let new: Value = call(reqwest::Method::POST, "/ipp/v1/sessions")
-        .json(&cart(200))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let new = post("/ipp/v1/sessions", cart(200)).await;
     let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
         .unwrap()
@@ -128,14 +118,7 @@ async fn listen_forwards_new_events_signed() {
     let pruned = kassa_store::EventStore::prune_events(state.store.as_ref(), later, 1000).await;
     assert!(pruned.unwrap() >= 2);
     let new_id = new["session_id"].as_str().unwrap();
-    let cancelled = call(
-        reqwest::Method::PUT,
-        &format!("/ipp/v1/sessions/{new_id}/cancel"),
-    )
-    .send()
-    .await
-    .unwrap();
-    assert!(cancelled.status().is_success());
+    cancel(new_id).await;
     let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
         .unwrap()
