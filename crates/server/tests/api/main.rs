@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod devices;
 mod harness;
+mod refusals;
 mod sessions;
 mod stream;
 
