@@ -8,6 +8,7 @@ mod harness;
 mod refusals;
 mod sessions;
 mod stream;
+mod tenancy;
 
 /// Declares `$name` once per backend; the body gets a fresh running app as `$app`.
 #[macro_export]
