@@ -133,6 +133,10 @@ pub struct Device {
     pub last_seen_at: Option<DateTime<Utc>>,
     /// True while the device's stream is connected and heard from in the last 30 s.
     pub online: bool,
+    /// A card reader its processor drives (Stripe: `tmr_…`), registered with
+    /// `POST /ipp/v1/devices/readers`. Absent for POS apps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processor_reader: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials: Option<Credentials>,
 }
@@ -150,9 +154,37 @@ impl Device {
             created_at: d.created_at,
             last_seen_at: d.last_seen_at,
             online,
+            processor_reader: d.processor_reader.clone(),
             credentials,
         }
     }
+}
+
+/// `POST /ipp/v1/devices/readers`: a card reader that the processor drives from the
+/// server. Exactly one of `registration_code` (the code the reader shows) and `reader_id`
+/// (one registered at the processor already).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegisterReader {
+    /// `stripe`.
+    pub processor: String,
+    #[serde(default)]
+    pub registration_code: Option<String>,
+    /// Stripe: `tmr_…`.
+    #[serde(default)]
+    pub reader_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Required: readers belong to a location (Stripe mirrors it).
+    pub location_id: Uuid,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// `POST /ipp/v1/device/connection-token`: the secret the POS app's processor SDK
+/// connects with (Stripe Terminal's connection token).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConnectionToken {
+    pub secret: String,
 }
 
 /// `PUT /ipp/v1/devices/{id}`: only the fields sent change.

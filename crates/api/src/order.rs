@@ -16,6 +16,10 @@ pub struct OrderOperation {
     pub reference: Option<String>,
     #[serde(serialize_with = "crate::time::serialize")]
     pub created_at: DateTime<Utc>,
+    /// The card processor's id of this capture (`pi_…`) or refund (`re_…`); null for the
+    /// simulated processor.
+    #[serde(default)]
+    pub processor_reference: Option<String>,
 }
 
 impl From<&Operation> for OrderOperation {
@@ -26,6 +30,7 @@ impl From<&Operation> for OrderOperation {
             description: o.description.clone(),
             reference: o.reference.clone(),
             created_at: o.created_at,
+            processor_reference: o.processor_reference.clone(),
         }
     }
 }

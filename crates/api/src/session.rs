@@ -141,6 +141,24 @@ pub struct Session {
     /// The last decline's outcome name, e.g. `INSUFFICIENT_FUNDS`.
     pub failure_reason: Option<String>,
     pub auto_capture: bool,
+    /// The card processor's payment behind the session, once one was prepared (at
+    /// `PUT …/payment` with `CARD_TAP` on a server with a real processor, or at create for a
+    /// processor-driven reader). Absent for the simulated processor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processor: Option<SessionProcessor>,
+}
+
+/// `{"name":"stripe","payment_intent":"pi_…","client_secret":"…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionProcessor {
+    /// `stripe`.
+    pub name: String,
+    /// The processor's payment id (Stripe: the PaymentIntent, `pi_…`).
+    pub payment_intent: String,
+    /// What the POS app's SDK needs to collect the payment. Only in answers to the
+    /// session's own device; merchants never see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 impl From<&DomainSession> for Session {
@@ -167,7 +185,23 @@ impl From<&DomainSession> for Session {
             attempts: s.attempts,
             failure_reason: s.failure_reason.map(|f| f.as_str().into()),
             auto_capture: s.auto_capture,
+            processor: s.payment.as_ref().map(|p| SessionProcessor {
+                name: p.processor.clone(),
+                payment_intent: p.reference.clone(),
+                client_secret: None,
+            }),
         }
+    }
+}
+
+impl Session {
+    /// The session as its own device sees it: with the secret its SDK needs.
+    pub fn for_device(s: &DomainSession) -> Self {
+        let mut session = Self::from(s);
+        if let Some(processor) = &mut session.processor {
+            processor.client_secret = s.payment_secret.clone();
+        }
+        session
     }
 }
 

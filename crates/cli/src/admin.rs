@@ -26,6 +26,15 @@ pub enum MerchantCmd {
     },
     /// List merchants as JSON lines.
     List,
+    /// Bind a merchant to its account at a card processor (Stripe: a connected account,
+    /// sent as `Stripe-Account`), or unbind it with `--stripe-account none`.
+    SetProcessor {
+        #[arg(long)]
+        merchant: MerchantId,
+        /// `acct_…`, or `none`.
+        #[arg(long)]
+        stripe_account: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,6 +71,33 @@ pub async fn run(cmd: Admin, config: &Config) -> anyhow::Result<()> {
                     serde_json::json!({"merchant_id": m.id, "name": m.name, "mode": m.mode.as_str(), "created_at": m.created_at})
                 );
             }
+        }
+        Admin::Merchant(MerchantCmd::SetProcessor {
+            merchant,
+            stripe_account,
+        }) => {
+            kassa_store::MerchantStore::get_merchant(store.as_ref(), merchant)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no merchant {merchant}"))?;
+            let account = match stripe_account.as_str() {
+                "none" => None,
+                a if a.starts_with("acct_") && a.len() <= 255 => Some(a),
+                _ => anyhow::bail!(
+                    "--stripe-account must be a connected account id (acct_…) or none"
+                ),
+            };
+            kassa_store::ProcessorStore::set_processor_account(
+                store.as_ref(),
+                merchant,
+                "stripe",
+                account,
+                now,
+            )
+            .await?;
+            println!(
+                "{}",
+                serde_json::json!({"merchant_id": merchant, "processor": "stripe", "account": account})
+            );
         }
         Admin::Key(KeyCmd::Create { merchant }) => {
             let m = kassa_store::MerchantStore::get_merchant(store.as_ref(), merchant)

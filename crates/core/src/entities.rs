@@ -130,6 +130,9 @@ pub struct Device {
     pub push_token: Option<String>,
     pub created_at: Timestamp,
     pub last_seen_at: Option<Timestamp>,
+    /// A card reader that its processor drives (Stripe: `tmr_…`); such a device has no app
+    /// and no token anyone holds. `None` for POS apps.
+    pub processor_reader: Option<String>,
 }
 
 /// What a POS app sends to register; the enrollment supplies merchant, location and metadata.

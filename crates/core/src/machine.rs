@@ -135,6 +135,8 @@ pub fn create(new: NewSession, now: Timestamp) -> (Session, Change) {
         order_id: None,
         auto_capture: new.auto_capture,
         last_sequence: 0,
+        payment: None,
+        payment_secret: None,
     };
     (session, Change::Created)
 }
@@ -143,7 +145,7 @@ pub fn create(new: NewSession, now: Timestamp) -> (Session, Change) {
 /// listed, so adding a status does not compile until each transition has been considered.
 pub fn decide(session: &Session, command: &Command, now: Timestamp, policy: Policy) -> Decision {
     use SessionStatus as S;
-    if session.is_due(now) {
+    if session.is_due(now) && !processor_word(session, command) {
         // The deadline has passed, whatever arrived first: expiry wins and the command is
         // judged against the expired session.
         let refusal = (*command != Command::Expire).then(|| refused(S::Expired, command));
@@ -205,6 +207,14 @@ pub fn decide(session: &Session, command: &Command, now: Timestamp, policy: Poli
             Decision::refuse(refused(session.status, command))
         }
     }
+}
+
+/// A processor-backed payment that the processor verified is judged on its merits even past
+/// the deadline: the card was charged before anyone could stop it, and a session must not
+/// expire with money taken. Such sessions expire only once the processor has confirmed the
+/// payment cancelled (the server's processor sweep), so the clock never overrules it.
+fn processor_word(session: &Session, command: &Command) -> bool {
+    session.payment.is_some() && matches!(command, Command::Finalize { .. })
 }
 
 fn refused(status: SessionStatus, command: &Command) -> DomainError {

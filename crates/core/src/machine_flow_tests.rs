@@ -197,3 +197,35 @@ proptest! {
         prop_assert_eq!(d.refusal.is_some(), cmd != Command::Expire);
     }
 }
+
+/// A processor-backed session past its deadline: the processor's verified result still
+/// counts (money was taken), while cancels and method switches meet the expiry as before.
+#[test]
+fn a_processor_verified_result_past_the_deadline_is_judged_on_its_merits() {
+    let backed = || {
+        let mut s = active();
+        s.payment = Some(crate::session::PaymentRef {
+            processor: "stripe".into(),
+            reference: "pi_1".into(),
+        });
+        s
+    };
+    let mut s = backed();
+    let (d, _) = run(&mut s, &finalize(Success), TTL + 5, DEFAULT);
+    assert_eq!(d, ok(vec![attempt(Success), finalized()]));
+    assert_eq!(s.status, S::Finalized);
+
+    let mut s = backed();
+    let (d, _) = run(&mut s, &finalize(InsufficientFunds), TTL + 5, DEFAULT);
+    assert_eq!(d, ok(vec![attempt(InsufficientFunds)]));
+    assert_eq!(s.status, S::Active);
+
+    let mut s = backed();
+    let (d, _) = run(&mut s, &cancel(Merchant), TTL + 5, DEFAULT);
+    assert_eq!(d.changes, vec![Change::Expired]);
+
+    // Without a processor payment the clock wins, as the contract says.
+    let mut s = active();
+    let (d, _) = run(&mut s, &finalize(Success), TTL + 5, DEFAULT);
+    assert_eq!(d.changes, vec![Change::Expired]);
+}

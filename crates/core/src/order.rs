@@ -4,7 +4,7 @@
 
 use crate::cart::LineItem;
 use crate::money::Currency;
-use crate::session::Session;
+use crate::session::{PaymentRef, Session};
 use crate::{DomainError, MerchantId, OrderId, OrderOperationId, SessionId, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,10 @@ pub struct Operation {
     pub description: Option<String>,
     pub reference: Option<String>,
     pub created_at: Timestamp,
+    /// The processor's id of this capture or refund (Stripe: `pi_…` for a capture, `re_…`
+    /// for a refund); `None` for the simulated processor.
+    #[serde(default)]
+    pub processor_reference: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +48,11 @@ pub struct Order {
     pub refunds: Vec<Operation>,
     pub cancelled: bool,
     pub created_at: Timestamp,
+    /// The processor's payment that moves this order's money; `None` for the simulated
+    /// processor. A processor-paid order captures once (Stripe releases whatever a capture
+    /// leaves uncaptured).
+    #[serde(default)]
+    pub payment: Option<PaymentRef>,
 }
 
 impl OrderStatus {
@@ -76,17 +85,25 @@ impl Order {
             refunds: Vec::new(),
             cancelled: false,
             created_at: now,
+            payment: session.payment.clone(),
         };
         if session.auto_capture {
+            let processor_reference = order.payment.as_ref().map(|p| p.reference.clone());
             order.captures.push(Operation {
                 id: OrderOperationId::new(),
                 amount: order.order_amount,
                 description: Some("auto capture".into()),
                 reference: None,
                 created_at: now,
+                processor_reference,
             });
         }
         order
+    }
+
+    /// True once a processor-paid order has been captured: the processor released the rest.
+    fn released(&self) -> bool {
+        self.payment.is_some() && !self.captures.is_empty()
     }
 
     pub fn captured_amount(&self) -> i64 {
@@ -98,7 +115,7 @@ impl Order {
     }
 
     pub fn remaining_authorized_amount(&self) -> i64 {
-        if self.cancelled {
+        if self.cancelled || self.released() {
             0
         } else {
             self.order_amount - self.captured_amount()
@@ -111,7 +128,7 @@ impl Order {
             _ if self.cancelled => OrderStatus::Cancelled,
             _ if refunded > 0 && refunded == captured => OrderStatus::Refunded,
             _ if refunded > 0 => OrderStatus::PartRefunded,
-            _ if captured == self.order_amount => OrderStatus::Captured,
+            _ if captured == self.order_amount || self.released() => OrderStatus::Captured,
             _ if captured > 0 => OrderStatus::PartCaptured,
             _ => OrderStatus::Authorized,
         }
@@ -120,6 +137,12 @@ impl Order {
     pub fn capture(&mut self, op: Operation) -> Result<(), DomainError> {
         if self.cancelled {
             return Err(DomainError::not_allowed("cannot capture a CANCELLED order"));
+        }
+        if self.released() {
+            return Err(DomainError::not_allowed(
+                "the order is already captured: its processor captures a payment once and \
+                 released the rest",
+            ));
         }
         check_amount(
             "captured_amount",
@@ -135,6 +158,15 @@ impl Order {
         check_amount("refunded_amount", op.amount, refundable)?;
         self.refunds.push(op);
         Ok(())
+    }
+
+    /// True if the processor's operation with this id is already on the order (a retried
+    /// call, or the processor's webhook about a refund Kassa made itself).
+    pub fn has_processor_operation(&self, reference: &str) -> bool {
+        self.captures
+            .iter()
+            .chain(&self.refunds)
+            .any(|op| op.processor_reference.as_deref() == Some(reference))
     }
 
     /// Releases the authorization. Cancelling twice is a no-op; after a capture it is refused.

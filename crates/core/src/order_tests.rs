@@ -61,6 +61,7 @@ fn op(amount: i64) -> Operation {
         description: None,
         reference: Some("r".into()),
         created_at: at(120),
+        processor_reference: None,
     }
 }
 
@@ -308,4 +309,41 @@ proptest! {
             prop_assert_eq!(o.order_amount, o.original_order_amount);
         }
     }
+}
+
+fn processor_order(auto_capture: bool) -> Order {
+    let mut s = session(auto_capture);
+    s.payment = Some(crate::session::PaymentRef {
+        processor: "stripe".into(),
+        reference: "pi_1".into(),
+    });
+    Order::from_session(&s, OrderId::new(), at(60))
+}
+
+#[test]
+fn a_processor_paid_order_captures_once_and_the_rest_is_released() {
+    let mut o = processor_order(false);
+    assert_eq!(
+        o.payment.as_ref().map(|p| p.reference.as_str()),
+        Some("pi_1")
+    );
+    o.capture(op(400)).unwrap();
+    assert_eq!(o.status(), OrderStatus::Captured);
+    assert_eq!(o.remaining_authorized_amount(), 0);
+    let second = o.capture(op(100)).unwrap_err();
+    assert!(matches!(second, DomainError::NotAllowed(_)), "{second:?}");
+    // The simulated processor keeps Klarna's many partial captures.
+    let mut simulated = order(false);
+    simulated.capture(op(400)).unwrap();
+    assert_eq!(simulated.status(), OrderStatus::PartCaptured);
+    simulated.capture(op(100)).unwrap();
+}
+
+#[test]
+fn auto_capture_names_the_processor_payment() {
+    let o = processor_order(true);
+    assert_eq!(o.captures[0].processor_reference.as_deref(), Some("pi_1"));
+    assert!(o.has_processor_operation("pi_1"));
+    assert!(!o.has_processor_operation("re_1"));
+    assert_eq!(order(true).captures[0].processor_reference, None);
 }

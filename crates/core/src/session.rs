@@ -84,7 +84,13 @@ string_enum!(
 
 string_enum!(
     /// Who caused a transition; shown in the session timeline.
-    Actor { Merchant = "MERCHANT", Device = "DEVICE", Expiry = "EXPIRY", Simulator = "SIMULATOR" }
+    Actor {
+        Merchant = "MERCHANT",
+        Device = "DEVICE",
+        Expiry = "EXPIRY",
+        Simulator = "SIMULATOR",
+        Processor = "PROCESSOR",
+    }
 );
 
 string_enum!(
@@ -137,6 +143,14 @@ pub struct Session {
     pub auto_capture: bool,
     /// How many timeline entries the session has; the next entry gets `last_sequence + 1`.
     pub last_sequence: i64,
+    /// The card processor's payment behind this session (Stripe: its PaymentIntent), once
+    /// one was prepared. Not a transition: `machine` never changes it.
+    #[serde(default)]
+    pub payment: Option<PaymentRef>,
+    /// The secret a processor's device SDK needs to collect this payment (Stripe: the
+    /// PaymentIntent's `client_secret`). Shown only to the session's own device.
+    #[serde(default)]
+    pub payment_secret: Option<String>,
 }
 
 impl Session {
@@ -144,6 +158,18 @@ impl Session {
     pub fn is_due(&self, now: Timestamp) -> bool {
         self.status.is_open() && now >= self.expires_at
     }
+
+    /// The payment's processor name, when a real processor holds money for this session.
+    pub fn processor(&self) -> Option<&str> {
+        self.payment.as_ref().map(|p| p.processor.as_str())
+    }
+}
+
+/// A payment at a card processor: which processor, and its id there (Stripe: `pi_…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRef {
+    pub processor: String,
+    pub reference: String,
 }
 
 /// What a merchant's create call supplies, already validated.

@@ -41,11 +41,28 @@ impl App {
             .with_context(|| format!("cannot open database {}", redact(&config.database_url)))?;
         let pusher = crate::push::Pusher::from_config(&config.push, clock.clone())
             .context("invalid [push] configuration")?;
+        let processors = crate::processors::Processors::from_config(
+            config.mode,
+            &config.processors,
+            store.clone(),
+        )
+        .context("invalid [processors] configuration")?;
+        if processors
+            .stripe
+            .as_ref()
+            .is_some_and(|s| s.webhook_secret().is_none())
+        {
+            tracing::warn!(
+                "Stripe is configured without KASSA_STRIPE_WEBHOOK_SECRET: Stripe's webhooks are \
+                 refused and reader results arrive by polling only"
+            );
+        }
         let state = AppState {
             store: store.clone(),
             config: Arc::new(config),
             clock,
             pusher,
+            processors,
             metrics: metrics_handle(),
             registration_limiter: Arc::new(crate::http::devices::registration_limiter()),
             hub: Arc::new(crate::stream::Hub::default()),
@@ -88,6 +105,10 @@ impl App {
             tokio::spawn(crate::stream::route(state.clone(), stop.clone())),
             tokio::spawn(crate::webhooks::run(state.clone(), stop.clone())),
             tokio::spawn(crate::retention::run(state.clone(), stop.clone())),
+            tokio::spawn(crate::processors::reconciler::run(
+                state.clone(),
+                stop.clone(),
+            )),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! Configuration: defaults, then an optional TOML file, then `KASSA_*` environment variables.
 //! Validated once at start-up; durations are written like `500ms`, `10s`, `5m`, `2h`.
 
+use crate::processors::config::{ProcessorsConfig, StripeConfig};
 use crate::push::PushConfig;
 use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -37,6 +38,20 @@ struct Raw {
     /// Native push (APNs, FCM); absent means off.
     #[serde(default)]
     push: PushConfig,
+    /// Card processors (`[processors.stripe]`); absent means none.
+    #[serde(default)]
+    processors: ProcessorsConfig,
+    /// `KASSA_STRIPE_SECRET_KEY`, `KASSA_STRIPE_WEBHOOK_SECRET`, `KASSA_STRIPE_API_BASE`:
+    /// the environment's names for `[processors.stripe]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stripe_secret_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stripe_webhook_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stripe_api_base: Option<String>,
+    /// How long a processor-backed session may sit unchanged before the reconciler asks
+    /// the processor where its payment stands (a webhook may have been lost).
+    processor_grace: String,
 }
 
 impl Default for Raw {
@@ -54,6 +69,11 @@ impl Default for Raw {
             idempotency_retention: "24h".into(),
             event_retention: "30d".into(),
             push: PushConfig::default(),
+            processors: ProcessorsConfig::default(),
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_api_base: None,
+            processor_grace: "30s".into(),
         }
     }
 }
@@ -74,6 +94,10 @@ pub struct Config {
     pub event_retention: Duration,
     /// Native push services; both off unless `[push.apns]` / `[push.fcm]` are present.
     pub push: PushConfig,
+    /// Card processors; Stripe only when a key is configured.
+    pub processors: ProcessorsConfig,
+    /// Quiet time before the reconciler checks an open processor-backed session.
+    pub processor_grace: Duration,
 }
 
 impl Config {
@@ -114,6 +138,19 @@ impl TryFrom<Raw> for Config {
             bail!("max_attempts must be at least 1");
         }
         raw.push.validate()?;
+        let stripe = StripeConfig::merge(
+            raw.processors.stripe,
+            raw.stripe_secret_key,
+            raw.stripe_webhook_secret,
+            raw.stripe_api_base,
+        );
+        if let Some(stripe) = &stripe {
+            stripe.validate(raw.mode)?;
+        }
+        let processor_grace = duration("processor_grace", &raw.processor_grace)?;
+        if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&processor_grace) {
+            bail!("processor_grace must be between 100ms and 1h");
+        }
         let event_retention = duration("event_retention", &raw.event_retention)?;
         let retrying: Duration = schedule.iter().sum();
         if event_retention <= retrying + RETENTION_MARGIN {
@@ -136,6 +173,8 @@ impl TryFrom<Raw> for Config {
             max_attempts: raw.max_attempts,
             log: raw.log,
             push: raw.push,
+            processors: ProcessorsConfig { stripe },
+            processor_grace,
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod processors;
 pub mod push;
 pub mod retention;
 pub mod secrets;

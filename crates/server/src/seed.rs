@@ -83,6 +83,7 @@ pub async fn demo_if_empty(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Res
         push_token: None,
         created_at: now,
         last_seen_at: None,
+        processor_reader: None,
     };
     store
         .create_device(&device, &secrets::hash(&device_token))

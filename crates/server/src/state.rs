@@ -16,6 +16,8 @@ pub struct AppState {
     pub hub: Arc<crate::stream::Hub>,
     /// APNs/FCM for native POS apps; disabled unless `[push]` is configured.
     pub pusher: crate::push::Pusher,
+    /// The card processors: `simulated` in playground mode, `stripe` when configured.
+    pub processors: crate::processors::Processors,
 }
 
 impl AppState {

@@ -11,6 +11,7 @@ mod key_cache;
 mod model;
 mod notify;
 mod postgres;
+mod processors;
 mod rows;
 mod sql;
 mod sqlite;
@@ -23,6 +24,7 @@ pub use dialect::Backend;
 pub use error::StoreError;
 pub use model::*;
 pub use notify::Notice;
+pub use processors::*;
 pub use sql::SqlStore;
 pub use stores::*;
 pub use webhooks::*;
@@ -41,6 +43,7 @@ pub trait Store:
     + IdempotencyStore
     + EventStore
     + WebhookStore
+    + ProcessorStore
 {
 }
 
@@ -53,6 +56,7 @@ impl<T> Store for T where
         + IdempotencyStore
         + EventStore
         + WebhookStore
+        + ProcessorStore
 {
 }
 

@@ -158,6 +158,7 @@ pub struct DeviceRow {
     pub push_token: Option<String>,
     pub created_at: i64,
     pub last_seen_at: Option<i64>,
+    pub processor_reader: Option<String>,
 }
 
 impl TryFrom<DeviceRow> for Device {
@@ -174,6 +175,7 @@ impl TryFrom<DeviceRow> for Device {
             push_token: r.push_token,
             created_at: ts(r.created_at)?,
             last_seen_at: opt_ts(r.last_seen_at)?,
+            processor_reader: r.processor_reader,
         })
     }
 }
@@ -182,6 +184,14 @@ pub const SESSION_COLUMNS: &str = "id, merchant_id, device_id, location_id, stat
     order_tax_amount, purchase_currency, order_items, purchase_started_at, purchase_completed_at, \
     merchant_reference1, merchant_reference2, created_at, updated_at, expires_at, payment_method, \
     attempts, failure_reason, order_id, auto_capture, last_sequence, version";
+
+/// What a session read selects: the columns a create writes, and the processor's payment,
+/// which is attached later (`sql/payments.rs`) and so is not part of the create.
+pub const SESSION_SELECT: &str = "id, merchant_id, device_id, location_id, status, order_amount, \
+    order_tax_amount, purchase_currency, order_items, purchase_started_at, purchase_completed_at, \
+    merchant_reference1, merchant_reference2, created_at, updated_at, expires_at, payment_method, \
+    attempts, failure_reason, order_id, auto_capture, last_sequence, version, processor, \
+    payment_ref, payment_secret";
 
 #[derive(sqlx::FromRow)]
 pub struct SessionRow {
@@ -208,6 +218,9 @@ pub struct SessionRow {
     pub auto_capture: i64,
     pub last_sequence: i64,
     pub version: i64,
+    pub processor: Option<String>,
+    pub payment_ref: Option<String>,
+    pub payment_secret: Option<String>,
 }
 
 impl SessionRow {
@@ -235,6 +248,14 @@ impl SessionRow {
             order_id: opt_id(self.order_id.as_deref())?,
             auto_capture: self.auto_capture != 0,
             last_sequence: self.last_sequence,
+            payment: self
+                .processor
+                .zip(self.payment_ref)
+                .map(|(processor, reference)| kassa_core::session::PaymentRef {
+                    processor,
+                    reference,
+                }),
+            payment_secret: self.payment_secret,
         };
         Ok((session, self.version))
     }

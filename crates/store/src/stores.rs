@@ -132,9 +132,12 @@ pub trait SessionStore: Send + Sync {
         policy: Policy,
     ) -> Result<AttemptResult>;
     async fn timeline(&self, scope: Scope, id: SessionId) -> Result<Option<Vec<TimelineEntry>>>;
-    /// Expires up to `limit` sessions whose deadline has passed; returns how many.
+    /// Expires up to `limit` sessions whose deadline has passed; returns how many. Sessions
+    /// with a processor payment are not among them: the server's processor sweep expires
+    /// those once the processor has cancelled the payment (money may already be taken).
     async fn expire_due(&self, now: Timestamp, limit: i64) -> Result<usize>;
-    /// The earliest deadline of an open session, so the sweeper can sleep until then.
+    /// The earliest deadline of an open session without a processor payment, so the sweeper
+    /// can sleep until then.
     async fn next_expiry(&self) -> Result<Option<Timestamp>>;
 }
 

@@ -4,9 +4,8 @@
 use super::devices::{device_response, issue_token};
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth, Params};
-use super::payments::parse_outcome;
-use super::pos::finalize;
 use super::sessions::{load, session_id};
+use crate::processors::settle::finalize;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -64,6 +63,7 @@ pub async fn create_simulated_device(
         push_token: None,
         created_at: state.now(),
         last_seen_at: None,
+        processor_reader: None,
     };
     let (token, credentials) = issue_token(&state);
     state
@@ -89,9 +89,16 @@ pub async fn simulate_tap(
 ) -> Result<Json<FinalizeResponse>, ApiError> {
     playground_only(&state)?;
     let id = session_id(&id)?;
-    let outcome = parse_outcome("outcome", params.get("outcome").unwrap_or("SUCCESS"))?;
+    let outcome = params.get("outcome").unwrap_or("SUCCESS");
+    let outcome = crate::processors::simulated::parse_outcome("outcome", outcome)?;
     let scope = Scope::Merchant(merchant.id);
-    if load(&state, scope, id).await?.status == SessionStatus::Created {
+    let session = load(&state, scope, id).await?;
+    if let Some(processor) = session.processor() {
+        return Err(ApiError::NotAllowed(format!(
+            "this session's payment is with {processor}: collect the card on the device"
+        )));
+    }
+    if session.status == SessionStatus::Created {
         let activate = Command::Activate {
             method: PaymentMethod::CardTap,
             actor: Actor::Simulator,

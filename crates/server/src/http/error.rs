@@ -41,6 +41,9 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The card processor failed or did not answer; nothing changed (`502`).
+    #[error("processor error: {0}")]
+    Processor(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -92,6 +95,7 @@ impl ApiError {
                 "METHOD_NOT_ALLOWED",
                 vec!["this path does not support this method".into()],
             ),
+            Self::Processor(m) => (S::BAD_GATEWAY, "PROCESSOR_ERROR", vec![m.clone()]),
             Self::Internal(_) => (
                 S::INTERNAL_SERVER_ERROR,
                 "INTERNAL_ERROR",

@@ -12,9 +12,10 @@ pub mod idempotency;
 pub mod ops;
 pub mod orders;
 pub mod params;
-pub mod payments;
 pub mod places;
 pub mod pos;
+pub mod processor_hooks;
+pub mod readers;
 pub mod sessions;
 pub mod ui;
 pub mod webhooks;
@@ -52,6 +53,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
     tags((name = "sessions"), (name = "pos", description = "Called by the POS app with its device token"),
         (name = "devices"), (name = "locations"), (name = "enrollments"), (name = "orders"),
         (name = "playground", description = "Playground mode only; 404 in live mode"),
+        (name = "processors", description = "Card processors' callbacks (Stripe's webhooks), authenticated by the processor's signature"),
         (name = "webhooks", description = "Endpoints, the delivery log, the event feed and replay. Deliveries are signed \
             per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`)"))
 )]
@@ -91,6 +93,8 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(sessions::routes())
         .merge(pos::routes())
         .merge(devices::routes())
+        .merge(readers::routes())
+        .merge(processor_hooks::routes())
         .merge(places::routes())
         .merge(orders::routes())
         .merge(dev::routes())

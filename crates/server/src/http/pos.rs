@@ -2,17 +2,19 @@
 
 use super::error::ApiError;
 use super::extract::{DeviceAuth, JsonBody, Params};
-use super::payments;
-use super::sessions::{command, session_id, statuses};
+use super::sessions::{command, load, session_id, statuses};
+use crate::processors::{settle, Verdict};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
+use kassa_api::device::ConnectionToken;
 use kassa_api::page::PageBody;
 use kassa_api::session::{ChoosePayment, Finalize, FinalizeResponse, Session};
 use kassa_api::ErrorBody;
+use kassa_core::entities::Device;
 use kassa_core::machine::Command;
-use kassa_core::session::{Actor, PaymentMethod, PaymentOutcome, SessionStatus};
-use kassa_core::{AttemptId, OrderId, SessionId};
+use kassa_core::session::{Actor, PaymentMethod, SessionStatus};
+use kassa_core::AttemptId;
 use kassa_store::Scope;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(device_sessions))
         .routes(routes!(choose_payment))
         .routes(routes!(finalize_session))
+        .routes(routes!(connection_token))
 }
 
 /// The device's sessions, newest first (default: the open ones), to catch up after reconnecting.
@@ -39,17 +42,24 @@ pub async fn device_sessions(
         wanted = vec![SessionStatus::Created, SessionStatus::Active];
     }
     let sessions = state.store.device_sessions(device.id, &wanted).await?;
-    let content: Vec<Session> = sessions.iter().map(Session::from).collect();
+    let content: Vec<Session> = sessions.iter().map(Session::for_device).collect();
     let total = content.len() as i64;
     Ok(Json(PageBody::new(content, total, 0, total.max(1))))
 }
 
 /// Choose the payment method: `CREATED` → `ACTIVE` (`ipp.session.activated`). Repeating it
 /// while `ACTIVE` switches the method without a new event.
+///
+/// With `CARD_TAP` on a server with a real card processor, Kassa creates (or reuses) the
+/// session's one payment there first, and the answer carries `processor` with the
+/// `client_secret` the app's SDK collects it with. A server with no processor for this
+/// device answers `409 NOT_ALLOWED` (live mode: no processor configured, or the web POS,
+/// which cannot collect cards); a processor that fails answers `502 PROCESSOR_ERROR`.
 #[utoipa::path(put, path = "/ipp/v1/sessions/{session_id}/payment", tag = "pos",
     params(("session_id" = Uuid, Path)), request_body = ChoosePayment,
     responses((status = 200, body = Session), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 502, description = "PROCESSOR_ERROR", body = ErrorBody)),
     security(("device" = [])))]
 pub async fn choose_payment(
     State(state): State<AppState>,
@@ -59,12 +69,38 @@ pub async fn choose_payment(
 ) -> Result<Json<Session>, ApiError> {
     let id = session_id(&id)?;
     let method = payment_method(&body.payment_method)?;
+    let scope = Scope::Device(device.id);
     let activate = Command::Activate {
         method,
         actor: Actor::Device,
     };
-    let session = command(&state, Scope::Device(device.id), id, activate).await?;
-    Ok(Json(Session::from(&session)))
+    let session = load(&state, scope, id).await?;
+    if method != PaymentMethod::CardTap || !session.status.is_open() {
+        let session = command(&state, scope, id, activate).await?;
+        return Ok(Json(Session::for_device(&session)));
+    }
+    let processor = state
+        .processors
+        .for_device(&device)
+        .map_err(ApiError::NotAllowed)?;
+    let acct = settle::account(&state, device.merchant_id, processor.as_ref()).await?;
+    let session = match processor.prepare(&acct, &session).await? {
+        Some(prepared) => state
+            .store
+            .attach_payment(
+                scope,
+                id,
+                &prepared.payment,
+                prepared.client_secret.as_deref(),
+                Some(activate),
+                state.now(),
+                state.policy(),
+            )
+            .await
+            .map_err(ApiError::missing("session"))?,
+        None => command(&state, scope, id, activate).await?,
+    };
+    Ok(Json(Session::for_device(&session)))
 }
 
 pub fn payment_method(raw: &str) -> Result<PaymentMethod, ApiError> {
@@ -80,10 +116,19 @@ pub fn payment_method(raw: &str) -> Result<PaymentMethod, ApiError> {
 ///
 /// Success: `FINALIZED` with an order. Decline: stays `ACTIVE` (`ipp.payment.failed`); at the
 /// attempt limit `FAILED`. The same `attempt_id` again returns the first answer.
+///
+/// With a real processor (`{"processor":"stripe","reference":"pi_…"}`) Kassa reads the
+/// payment from the processor: only this session's own payment, for its amount and
+/// currency, counts (`400 BAD_VALUE` on `payment.reference` otherwise); an authorized payment
+/// succeeds (captured first when `auto_capture`), a declined one is a declined attempt
+/// named by the decline code, and one that is not complete is `409 NOT_ALLOWED` with no
+/// attempt recorded. If the processor already finalized the session (its webhook came
+/// first), the answer is the same success.
 #[utoipa::path(post, path = "/ipp/v1/sessions/{session_id}/finalize", tag = "pos",
     params(("session_id" = Uuid, Path)), request_body = Finalize,
     responses((status = 200, body = FinalizeResponse), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 502, description = "PROCESSOR_ERROR", body = ErrorBody)),
     security(("device" = [])))]
 pub async fn finalize_session(
     State(state): State<AppState>,
@@ -92,46 +137,70 @@ pub async fn finalize_session(
     JsonBody(body): JsonBody<Finalize>,
 ) -> Result<Json<FinalizeResponse>, ApiError> {
     let id = session_id(&id)?;
-    let outcome = payments::verify(&body.payment, state.is_playground())?;
+    let processor = settle::processor_named(&state, &body.payment.processor)?;
+    let scope = Scope::Device(device.id);
+    let session = load(&state, scope, id).await?;
+    let own = session.processor().unwrap_or("simulated");
+    if own != processor.name() && session.status.is_open() {
+        return Err(ApiError::field(
+            "payment.processor",
+            format!("this session's payment is with {own:?}"),
+        ));
+    }
+    let acct = settle::account(&state, device.merchant_id, processor.as_ref()).await?;
     let attempt = AttemptId(body.attempt_id);
-    let answer = finalize(
-        &state,
-        Scope::Device(device.id),
-        id,
-        attempt,
-        outcome,
-        Actor::Device,
-    )
-    .await?;
+    let answer = match processor.verify(&acct, &session, &body.payment).await? {
+        Verdict::Authorized { captured } => {
+            settle::finalize_authorized(&state, &session, captured, attempt, Actor::Device).await?
+        }
+        Verdict::Declined { outcome, .. } => {
+            settle::finalize(&state, scope, id, attempt, outcome, Actor::Device).await?
+        }
+        Verdict::Pending(status) => {
+            return Err(ApiError::NotAllowed(format!(
+                "the payment is not complete ({} status {status}): collect the card first",
+                processor.name()
+            )))
+        }
+        Verdict::Cancelled => {
+            return Err(ApiError::NotAllowed(format!(
+                "the payment was cancelled at {}",
+                processor.name()
+            )))
+        }
+    };
     Ok(Json(answer))
 }
 
-/// Shared by the device's finalize and the playground's simulate-tap.
-pub async fn finalize(
+/// A connection token for the POS app's card SDK (Stripe Terminal), from the processor
+/// that collects this device's cards, scoped to the device's location.
+#[utoipa::path(post, path = "/ipp/v1/device/connection-token", tag = "pos",
+    responses((status = 200, body = ConnectionToken), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 502, description = "PROCESSOR_ERROR", body = ErrorBody)),
+    security(("device" = [])))]
+pub async fn connection_token(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+) -> Result<Json<ConnectionToken>, ApiError> {
+    let processor = state
+        .processors
+        .for_device(&device)
+        .map_err(ApiError::NotAllowed)?;
+    let location = device_location(&state, &device).await?;
+    let acct = settle::account(&state, device.merchant_id, processor.as_ref()).await?;
+    let secret = processor.connection_token(&acct, location.as_ref()).await?;
+    Ok(Json(ConnectionToken { secret }))
+}
+
+async fn device_location(
     state: &AppState,
-    scope: Scope,
-    id: SessionId,
-    attempt_id: AttemptId,
-    outcome: PaymentOutcome,
-    actor: Actor,
-) -> Result<FinalizeResponse, ApiError> {
-    let cmd = Command::Finalize {
-        attempt_id,
-        outcome,
-        order_id: OrderId::new(),
-        actor,
+    device: &Device,
+) -> Result<Option<kassa_core::entities::Location>, ApiError> {
+    let Some(location) = device.location_id else {
+        return Ok(None);
     };
-    let result = state
+    Ok(state
         .store
-        .finalize_session(scope, id, attempt_id, cmd, state.now(), state.policy())
-        .await
-        .map_err(ApiError::missing("session"))?;
-    let succeeded = result.outcome.is_success();
-    metrics::counter!("kassa_payment_attempts_total", "outcome" => result.outcome.as_str())
-        .increment(1);
-    Ok(FinalizeResponse {
-        result: if succeeded { "SUCCEEDED" } else { "FAILED" }.into(),
-        failure_reason: (!succeeded).then(|| result.outcome.as_str().into()),
-        session: Session::from(&result.session),
-    })
+        .get_location(device.merchant_id, location)
+        .await?)
 }

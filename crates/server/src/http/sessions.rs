@@ -36,11 +36,18 @@ const MAX_WAIT_SECS: u64 = 30;
 ///
 /// Returns `200` (Kustom's status) with the session in `CREATED`. The device gets it pushed at
 /// once and `ipp.session.created` is sent after this response.
+///
+/// For a processor-driven reader (`POST /ipp/v1/devices/readers`) the payment is created at
+/// the processor and put on the reader's screen first; the session is then `ACTIVE`
+/// (`CARD_TAP`, actor `DEVICE`). A busy reader is `409 DEVICE_BUSY`, an offline one
+/// `409 NOT_ALLOWED` "reader offline", and nothing is stored.
 #[utoipa::path(post, path = "/ipp/v1/sessions", tag = "sessions",
     params(("location_id" = Option<Uuid>, Query, description = "The device must be at this location")),
     request_body = CreateSession,
     responses((status = 200, body = Session), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, description = "DEVICE_BUSY", body = ErrorBody)),
+        (status = 401, body = ErrorBody),
+        (status = 409, description = "DEVICE_BUSY, or NOT_ALLOWED for an offline reader", body = ErrorBody),
+        (status = 502, description = "PROCESSOR_ERROR (reader sessions)", body = ErrorBody)),
     security(("merchant" = [])))]
 pub async fn create_session(
     State(state): State<AppState>,
@@ -51,7 +58,10 @@ pub async fn create_session(
     let location = params.parse::<LocationId>("location_id", "a UUID")?;
     super::places::require_location(&state, merchant.id, location).await?;
     let new = new_session(&state, merchant.id, location, body)?;
-    let session = state.store.create_session(new, state.now()).await?;
+    let session = match super::readers::reader_for(&state, &new).await? {
+        Some(reader) => super::readers::create_on_reader(&state, new, &reader).await?,
+        None => state.store.create_session(new, state.now()).await?,
+    };
     metrics::counter!("kassa_sessions_created_total").increment(1);
     push_natively(&state, &session);
     let mut response = Json(Session::from(&session)).into_response();
@@ -186,7 +196,7 @@ pub async fn get_session(
         let session = load(&state, caller.scope(), id).await?;
         let changed = if_status.is_none_or(|s| s != session.status);
         if wait == 0 || changed {
-            return Ok(Json(Session::from(&session)));
+            return Ok(Json(view(&caller, &session)));
         }
         let waited = tokio::time::timeout_at(deadline, async {
             while let Ok(n) = notices.recv().await {
@@ -197,7 +207,7 @@ pub async fn get_session(
         })
         .await;
         if waited.is_err() {
-            return Ok(Json(Session::from(&session)));
+            return Ok(Json(view(&caller, &session)));
         }
     }
 }
@@ -234,9 +244,15 @@ pub async fn list_sessions(
 ///
 /// Cancelling a `CANCELLED` session is a no-op `200`; a `FINALIZED`, `EXPIRED` or `FAILED`
 /// one is `409 NOT_ALLOWED` naming its status.
+///
+/// A session whose payment is at a processor is cancelled there first (and its reader
+/// cleared). If the processor says the card was already authorized, the session is
+/// `FINALIZED` instead and the cancel answers `409 NOT_ALLOWED` naming that status; if the
+/// processor does not answer, `502 PROCESSOR_ERROR` and nothing changed.
 #[utoipa::path(put, path = "/ipp/v1/sessions/{session_id}/cancel", tag = "sessions",
     params(("session_id" = Uuid, Path)),
-    responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 502, description = "PROCESSOR_ERROR", body = ErrorBody)),
     security(("merchant" = []), ("device" = [])))]
 pub async fn cancel_session(
     State(state): State<AppState>,
@@ -248,9 +264,17 @@ pub async fn cancel_session(
         Caller::Device(_) => Actor::Device,
     };
     let id = session_id(&id)?;
-    let cancel = Command::Cancel { actor };
-    let session = command(&state, caller.scope(), id, cancel).await?;
-    Ok(Json(Session::from(&session)))
+    let ending = crate::processors::settle::Ending::Cancel(actor);
+    let session = crate::processors::settle::end(&state, caller.scope(), id, ending).await?;
+    Ok(Json(view(&caller, &session)))
+}
+
+/// The session as the caller may see it: its own device also gets the payment's secret.
+fn view(caller: &Caller, session: &kassa_core::session::Session) -> Session {
+    match caller {
+        Caller::Merchant(_) => Session::from(session),
+        Caller::Device(_) => Session::for_device(session),
+    }
 }
 
 /// The session's timeline, oldest first: every transition and every payment attempt.

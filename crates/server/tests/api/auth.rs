@@ -255,9 +255,17 @@ both_backends!(keys_only_work_on_a_server_of_their_mode, |app| {
     let (status, session) = json_of(session).await;
     assert_eq!(status, 200, "{session}");
     let one = format!("/ipp/v1/sessions/{}", id_of(&session, "session_id"));
+    // §9: with no processor configured a card cannot be taken, and nothing pretends it was.
     let pay = as_device(&live, token, &format!("PUT {one}/payment"));
-    let (status, _) = send_json(pay, json!({"payment_method": "CARD_TAP"})).await;
-    assert_eq!(status, 200);
+    let (status, err) = send_json(pay, json!({"payment_method": "CARD_TAP"})).await;
+    assert_error(status, &err, 409, "NOT_ALLOWED");
+    assert!(
+        err.to_string().contains("no card processor is configured"),
+        "{err}"
+    );
+    let pay = as_device(&live, token, &format!("PUT {one}/payment"));
+    let (status, _) = send_json(pay, json!({"payment_method": "SWISH"})).await;
+    assert_eq!(status, 200, "other methods need no card processor");
     let finalize = as_device(&live, token, &format!("POST {one}/finalize"));
     let (status, err) = send_json(finalize, attempt()).await;
     bad_value(status, &err, "payment.processor");

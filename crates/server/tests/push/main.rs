@@ -66,6 +66,7 @@ pub fn device(platform: Platform, push_token: Option<&str>) -> Device {
         push_token: push_token.map(str::to_owned),
         created_at: Utc::now(),
         last_seen_at: None,
+        processor_reader: None,
     }
 }
 

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use kassa_core::{DeviceId, DomainError, MerchantId, Timestamp};
 
 const DEVICE_COLUMNS: &str = "id, merchant_id, location_id, name, platform, hardware_id, \
-    metadata, push_token, created_at, last_seen_at";
+    metadata, push_token, created_at, last_seen_at, processor_reader";
 
 #[derive(sqlx::FromRow)]
 struct ConsumedCode {
@@ -45,6 +45,7 @@ impl DeviceStore for SqlStore {
             push_token: reg.push_token.clone(),
             created_at: now,
             last_seen_at: None,
+            processor_reader: None,
         };
         insert_device(&mut tx, &device, &reg.token_hash).await?;
         tx.commit().await?;
@@ -188,7 +189,7 @@ type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 async fn insert_device(tx: &mut Tx<'_>, d: &Device, token_hash: &str) -> Result<()> {
     sqlx::query(&format!(
         "INSERT INTO devices ({DEVICE_COLUMNS}, token_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     ))
     .bind(d.id.to_string())
     .bind(d.merchant_id.to_string())
@@ -200,6 +201,7 @@ async fn insert_device(tx: &mut Tx<'_>, d: &Device, token_hash: &str) -> Result<
     .bind(d.push_token.as_deref())
     .bind(ms(d.created_at))
     .bind(d.last_seen_at.map(ms))
+    .bind(d.processor_reader.as_deref())
     .bind(token_hash)
     .execute(&mut **tx)
     .await?;

@@ -8,6 +8,7 @@ mod fanout;
 mod idempotency;
 mod merchants;
 mod orders;
+mod payments;
 mod places;
 mod queue;
 mod quick_create;

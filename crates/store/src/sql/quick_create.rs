@@ -166,6 +166,7 @@ mod tests {
             push_token: None,
             created_at: now,
             last_seen_at: None,
+            processor_reader: None,
         };
         store.create_device(&device, "hash").await.unwrap();
 

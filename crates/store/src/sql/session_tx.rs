@@ -5,7 +5,7 @@
 use super::fanout::{event_record, Fanned, Persisted};
 use super::SqlStore;
 use crate::notify::Notice;
-use crate::rows::{ms, SessionRow, SESSION_COLUMNS};
+use crate::rows::{ms, SessionRow, SESSION_COLUMNS, SESSION_SELECT};
 use crate::{Backend, Result, Scope, StoreError};
 use kassa_core::event::{Entry, EventType, TimelineEntry};
 use kassa_core::machine::Applied;
@@ -33,7 +33,7 @@ impl SqlStore {
     ) -> Result<(Session, i64)> {
         let (clause, who) = scope_clause(scope);
         let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1 AND {clause}{}",
+            "SELECT {SESSION_SELECT} FROM sessions WHERE id = $1 AND {clause}{}",
             self.backend.for_update()
         );
         let row: Option<SessionRow> = sqlx::query_as(&sql)

@@ -6,7 +6,7 @@ use super::session_tx::notice;
 use super::session_tx::{scope_clause, Tx};
 use super::{page_clause, Arg, Sql, SqlStore};
 use crate::model::*;
-use crate::rows::{id, ms, opt_id, ts, SessionRow, TimelineRow, SESSION_COLUMNS};
+use crate::rows::{id, ms, opt_id, ts, SessionRow, TimelineRow, SESSION_SELECT};
 use crate::stores::{AttemptResult, SessionStore};
 use crate::{Backend, Result, StoreError};
 use async_trait::async_trait;
@@ -32,7 +32,7 @@ impl SessionStore for SqlStore {
 
     async fn get_session(&self, scope: Scope, id: SessionId) -> Result<Option<Session>> {
         let (clause, who) = scope_clause(scope);
-        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1 AND {clause}");
+        let sql = format!("SELECT {SESSION_SELECT} FROM sessions WHERE id = $1 AND {clause}");
         let row: Option<SessionRow> = sqlx::query_as(&sql)
             .bind(id.to_string())
             .bind(who)
@@ -65,7 +65,7 @@ impl SessionStore for SqlStore {
         if let Some(after) = filter.created_after {
             sql.and("created_at > $?", Arg::Int(ms(after)));
         }
-        self.page(sql, SESSION_COLUMNS, page, |r: SessionRow| {
+        self.page(sql, SESSION_SELECT, page, |r: SessionRow| {
             r.into_session().map(|(s, _)| s)
         })
         .await
@@ -77,7 +77,7 @@ impl SessionStore for SqlStore {
         statuses: &[SessionStatus],
     ) -> Result<Vec<Session>> {
         let mut sql = Sql::new(format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1"
+            "SELECT {SESSION_SELECT} FROM sessions WHERE device_id = $1"
         ));
         sql.arg(Arg::Text(device.to_string()));
         status_filter(&mut sql, statuses);
@@ -175,7 +175,7 @@ impl SessionStore for SqlStore {
     async fn expire_due(&self, now: Timestamp, limit: i64) -> Result<usize> {
         let due: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, merchant_id FROM sessions WHERE status IN ('CREATED', 'ACTIVE') \
-             AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+             AND expires_at <= $1 AND payment_ref IS NULL ORDER BY expires_at LIMIT $2",
         )
         .bind(ms(now))
         .bind(limit)
@@ -205,7 +205,8 @@ impl SessionStore for SqlStore {
 
     async fn next_expiry(&self) -> Result<Option<Timestamp>> {
         let (next,): (Option<i64>,) = sqlx::query_as(
-            "SELECT MIN(expires_at) FROM sessions WHERE status IN ('CREATED', 'ACTIVE')",
+            "SELECT MIN(expires_at) FROM sessions WHERE status IN ('CREATED', 'ACTIVE') \
+             AND payment_ref IS NULL",
         )
         .fetch_one(&self.read)
         .await?;
@@ -277,7 +278,9 @@ impl SqlStore {
         }
     }
 
-    /// A session past its deadline must not keep its device busy until the sweeper runs.
+    /// A session past its deadline must not keep its device busy until the sweeper runs. One
+    /// that a processor holds a payment for is left to the processor sweep, which expires it
+    /// only once the processor has cancelled the payment.
     async fn expire_stale_on_device(
         &self,
         tx: &mut Tx<'_>,
@@ -285,8 +288,8 @@ impl SqlStore {
         now: Timestamp,
     ) -> Result<Option<Persisted>> {
         let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE device_id = $1 \
-             AND status IN ('CREATED', 'ACTIVE') AND expires_at <= $2{}",
+            "SELECT {SESSION_SELECT} FROM sessions WHERE device_id = $1 \
+             AND status IN ('CREATED', 'ACTIVE') AND expires_at <= $2 AND payment_ref IS NULL{}",
             self.backend.for_update()
         );
         let stale: Option<SessionRow> = sqlx::query_as(&sql)

@@ -46,6 +46,7 @@ pub async fn device(store: &SqlStore, merchant: MerchantId) -> DeviceId {
         push_token: None,
         created_at: t0(),
         last_seen_at: None,
+        processor_reader: None,
     };
     store
         .create_device(&d, &format!("hash-{}", d.id))

@@ -134,6 +134,7 @@ both_backends!(metadata_filters_and_pages, |store| {
             push_token: None,
             created_at: t0() + Duration::seconds(i),
             last_seen_at: None,
+            processor_reader: None,
         };
         d.metadata.insert("lane".into(), (i % 2).to_string());
         store.create_device(&d, &format!("tok{i}")).await.unwrap();

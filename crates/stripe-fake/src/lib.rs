@@ -1,0 +1,2 @@
+//! A fake Stripe for tests (being written).
+#![forbid(unsafe_code)]
