@@ -17,7 +17,12 @@ const OPEN = new Set(['CREATED', 'ACTIVE']);
 const TERMINAL_RETURN_MS = 8000; // CANCELLED/EXPIRED/FAILED screens return to idle by themselves
 const EXPIRY_GRACE_MS = 1500; // the server expires within 1 s of expires_at
 
+// A live server takes real cards only through the native POS app or a card reader: a
+// browser has no card reader, so this POS must not offer a tap it cannot take.
+const LIVE = document.querySelector('meta[name="kassa-mode"]')?.content === 'live';
+
 const state = {
+  live: LIVE,
   device: loadDevice(), // {id, name, token, ...} or null when not paired
   conn: 'offline', // stream state: 'connecting' | 'online' | 'offline'
   session: null, // the session on screen (open, or ended and not yet dismissed)

@@ -42,7 +42,7 @@ function actionButton(state, key, attrs, ...children) {
     type: 'button',
     ...attrs,
     class: `${attrs.class || ''}${busy ? ' is-busy' : ''}`,
-    disabled: !!state.busy,
+    disabled: !!state.busy || !!attrs.disabled,
     'aria-busy': busy ? 'true' : null,
   }, ...children);
 }
@@ -134,12 +134,17 @@ function totals(s, testid) {
 
 export function cartScreen(s, state, act) {
   const changing = s.status === 'ACTIVE';
-  const methods = PAYMENT_METHODS.map((m) => actionButton(state, `payment:${m.id}`, {
-    class: `btn method method-${m.id.toLowerCase()}${s.payment_method === m.id ? ' is-current' : ''}`,
-    testid: `method-${m.id}`,
-    onclick: () => act.choosePayment(s, m.id),
-  }, h('span', { class: 'method-mark', 'aria-hidden': 'true' }, m.label.charAt(0)),
-  h('span', { class: 'method-text' }, h('strong', {}, m.label), h('small', {}, m.hint))));
+  const methods = PAYMENT_METHODS.map((m) => {
+    const noCard = state.live && m.id === 'CARD_TAP';
+    return actionButton(state, `payment:${m.id}`, {
+      class: `btn method method-${m.id.toLowerCase()}${s.payment_method === m.id ? ' is-current' : ''}`,
+      testid: `method-${m.id}`,
+      disabled: noCard || undefined,
+      onclick: () => act.choosePayment(s, m.id),
+    }, h('span', { class: 'method-mark', 'aria-hidden': 'true' }, m.label.charAt(0)),
+    h('span', { class: 'method-text' }, h('strong', {}, m.label),
+      h('small', {}, noCard ? 'Needs the Kassa POS app or a card reader' : m.hint)));
+  });
 
   return h('section', { class: 'screen screen-cart', testid: 'screen-cart' },
     h('div', { class: 'cart-items card' },
@@ -174,6 +179,8 @@ export function tapScreen(s, state, act) {
       h('p', { class: 'tap-text' }, card ? 'Tap card on the reader' : `Waiting for ${methodLabel(s.payment_method)} payment`),
       h('p', { class: 'muted' }, card ? 'Contactless card or phone' : 'Ask the customer to approve in their app'));
 
+  if (state.live && card) return liveCardScreen(s, state, act);
+
   const outcomes = h('div', { class: 'sim card', testid: 'simulated-card' },
     h('h2', {}, 'Simulated card ', h('span', { class: 'badge' }, 'Playground')),
     actionButton(state, 'finalize:SUCCESS', {
@@ -192,6 +199,20 @@ export function tapScreen(s, state, act) {
         h('button', { type: 'button', class: 'btn btn-ghost', testid: 'change-method', onclick: act.startChangingMethod, disabled: !!state.busy }, 'Change method'),
         actionButton(state, 'cancel', { class: 'btn btn-danger-ghost', testid: 'cancel-session', onclick: () => act.cancel(s) }, 'Cancel sale'))),
     outcomes);
+}
+
+// In live mode a card is taken by the native POS app (Tap to Pay) or a card reader,
+// never by this page: say so, and leave the clerk the actions that still work.
+function liveCardScreen(s, state, act) {
+  return h('section', { class: 'screen screen-tap', testid: 'screen-tap' },
+    h('div', { class: 'tap-main card' },
+      h('p', { class: 'big-amount amount', testid: 'tap-amount' }, formatMoney(s.order_amount, s.purchase_currency)),
+      h('div', { class: 'failure', role: 'alert', testid: 'live-card-notice' },
+        h('p', { class: 'failure-text' }, 'This web POS cannot collect cards'),
+        h('p', { class: 'muted' }, 'Take card payments with the Kassa POS app (Tap to Pay) or a card reader, or choose another method.')),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'btn btn-ghost', testid: 'change-method', onclick: act.startChangingMethod, disabled: !!state.busy }, 'Change method'),
+        actionButton(state, 'cancel', { class: 'btn btn-danger-ghost', testid: 'cancel-session', onclick: () => act.cancel(s) }, 'Cancel sale'))));
 }
 
 // ---------------------------------------------------------------- receipt

@@ -53,7 +53,8 @@ impl fmt::Debug for Client {
 impl Client {
     /// Checks the config and builds the HTTP client. Fails on a base URL that is not
     /// http(s), an empty key or one that cannot be a header value, and a live key over
-    /// plain http (it would cross the network in clear).
+    /// plain http to anything but this machine (it would cross the network in clear; a
+    /// loopback fake or proxy never leaves the host).
     pub fn new(config: StripeConfig) -> Result<Self, Error> {
         let base = config.api_base.trim_end_matches('/').to_owned();
         let url = reqwest::Url::parse(&base)
@@ -66,7 +67,10 @@ impl Client {
         if config.secret_key.trim().is_empty() {
             return Err(Error::Config("the secret key is empty".into()));
         }
-        if config.secret_key.starts_with("sk_live_") && url.scheme() != "https" {
+        let live = ["sk_live_", "rk_live_"]
+            .iter()
+            .any(|p| config.secret_key.starts_with(p));
+        if live && url.scheme() != "https" && !is_loopback(&url) {
             return Err(Error::Config(format!(
                 "a live secret key must only be sent over https, not to {base:?}"
             )));
@@ -240,12 +244,38 @@ fn transport_error(err: reqwest::Error) -> Error {
     Error::Network(message)
 }
 
+/// True for a URL whose host is this machine: a loopback address, or `localhost`.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn build(key: &str, base: &str) -> Result<Client, Error> {
         Client::new(StripeConfig::new(key, base))
+    }
+
+    #[test]
+    fn a_live_key_goes_over_http_only_to_this_machine() {
+        for base in ["http://127.0.0.1:1", "http://[::1]:1", "http://localhost:1"] {
+            assert!(build("sk_live_abc", base).is_ok(), "{base}");
+        }
+        for base in [
+            "http://10.0.0.1",
+            "http://127.0.0.1.example.com",
+            "http://api.stripe.com",
+        ] {
+            assert!(build("rk_live_abc", base).is_err(), "{base}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth};
-use crate::processors::{settle, Account, Processor, Verdict};
+use crate::processors::{settle, Account, CancelMode, Processor, Verdict};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -128,7 +128,10 @@ pub async fn cancel_order(
         (order.cancelled, processor_of(&state, &order).await?)
     {
         let key = format!("kassa-cancel-order-{}", order.id);
-        match processor.cancel(&acct, &payment, &key).await? {
+        match processor
+            .cancel(&acct, &payment, &key, CancelMode::Release)
+            .await?
+        {
             Verdict::Cancelled => {}
             other => {
                 return Err(ApiError::NotAllowed(format!(

@@ -174,7 +174,8 @@ pub async fn create_on_reader(
             (processor.clone(), acct.clone(), payment.clone(), draft.id);
         async move {
             let key = format!("kassa-cancel-{id}");
-            if let Err(e) = processor.cancel(&acct, &payment, &key).await {
+            let release = crate::processors::CancelMode::Release;
+            if let Err(e) = processor.cancel(&acct, &payment, &key, release).await {
                 tracing::warn!(session.id = %id, error = %e, why, "cannot cancel the reader's payment");
             }
         }

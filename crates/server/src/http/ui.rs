@@ -1,6 +1,6 @@
 //! The web POS (`/pos`), embedded in the binary so that one file is the whole service.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -55,12 +55,25 @@ const POS: &[(&str, &str, &str)] = &[
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/pos") }))
-        .route("/pos", get(|| async { asset("index.html") }))
-        .route("/pos/", get(|| async { asset("index.html") }))
+        .route("/pos", get(index))
+        .route("/pos/", get(index))
         .route(
             "/pos/{file}",
             get(|Path(file): Path<String>| async move { asset(&file) }),
         )
+}
+
+/// The POS page, told whether this server is live: a live POS offers no simulated card
+/// and no card tap (a browser cannot read a card; the native app or a reader does).
+async fn index(State(state): State<AppState>) -> Response {
+    let mode = if state.is_playground() {
+        "playground"
+    } else {
+        "live"
+    };
+    let (_, mime, body) = POS[0];
+    let page = body.replace("{{KASSA_MODE}}", mode);
+    ([(CONTENT_TYPE, mime), (CACHE_CONTROL, "no-cache")], page).into_response()
 }
 
 fn asset(name: &str) -> Response {

@@ -51,6 +51,15 @@ pub struct Prepared {
     pub client_secret: Option<String>,
 }
 
+/// What a cancel does to a payment the card has already authorized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelMode {
+    /// Keep it: the customer paid, so the session is finalized instead (§9).
+    UnlessAuthorized,
+    /// Release it: the merchant cancels an order nothing was captured of.
+    Release,
+}
+
 /// How a merchant names a reader to register.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReaderClaim {
@@ -135,9 +144,17 @@ pub trait Processor: Send + Sync {
         amount: i64,
         key: &str,
     ) -> Result<Option<String>>;
-    /// Cancels the payment. `Verdict::Authorized` when it is too late: the card was
-    /// already charged, and the caller must finalize instead.
-    async fn cancel(&self, acct: &Account, payment: &PaymentRef, key: &str) -> Result<Verdict>;
+    /// Cancels the payment. With `CancelMode::UnlessAuthorized` (a session's cancel or
+    /// expiry) a payment the card already authorized is left alone and reported as
+    /// `Verdict::Authorized`: the sale happened, and the caller finalizes instead. With
+    /// `CancelMode::Release` (an order's cancel) the authorization is released.
+    async fn cancel(
+        &self,
+        acct: &Account,
+        payment: &PaymentRef,
+        key: &str,
+        mode: CancelMode,
+    ) -> Result<Verdict>;
     /// Registers (or adopts) a reader at the processor's mirror of `location`.
     async fn register_reader(
         &self,

@@ -3,7 +3,7 @@
 //! reconciler and the expiry of processor-backed sessions. The processor is asked first and
 //! the session changes only on its word, in one transaction with the session's events.
 
-use super::{Account, Processor, ProcessorError, Verdict};
+use super::{Account, CancelMode, Processor, ProcessorError, Verdict};
 use crate::http::error::ApiError;
 use crate::state::AppState;
 use kassa_api::session::FinalizeResponse;
@@ -215,7 +215,10 @@ pub async fn end(
         processor.clear_reader(&acct, &reader, &key).await?;
     }
     let key = format!("kassa-cancel-{}", session.id);
-    match processor.cancel(&acct, payment, &key).await? {
+    match processor
+        .cancel(&acct, payment, &key, CancelMode::UnlessAuthorized)
+        .await?
+    {
         Verdict::Cancelled => crate::http::sessions::command(state, scope, id, command).await,
         Verdict::Authorized { captured } => {
             let attempt = attempt_for(

@@ -1,8 +1,8 @@
 //! The simulated processor (playground only): the device's word is the result, and orders
 //! move no money. It exists so merchants can integrate without a card or a processor.
 
-use super::Verdict;
 use super::{Account, Prepared, Processor, ProcessorError, ReaderClaim, ReaderInfo, Result};
+use super::{CancelMode, Verdict};
 use async_trait::async_trait;
 use kassa_api::session::PaymentResult;
 use kassa_core::entities::Location;
@@ -51,7 +51,7 @@ impl Processor for Simulated {
         Ok(None)
     }
 
-    async fn cancel(&self, _: &Account, _: &PaymentRef, _: &str) -> Result<Verdict> {
+    async fn cancel(&self, _: &Account, _: &PaymentRef, _: &str, _: CancelMode) -> Result<Verdict> {
         Ok(Verdict::Cancelled)
     }
 

@@ -15,8 +15,8 @@ mod readers;
 pub use events::{fact_of, parse_event, StripeFact};
 
 use super::config::StripeConfig;
-use super::Verdict;
 use super::{Account, Prepared, Processor, ProcessorError, ReaderClaim, ReaderInfo, Result};
+use super::{CancelMode, Verdict};
 use async_trait::async_trait;
 use kassa_api::session::PaymentResult;
 use kassa_core::entities::Location;
@@ -162,8 +162,14 @@ impl Processor for StripeProcessor {
         payments::refund(self, acct, payment, amount, key).await
     }
 
-    async fn cancel(&self, acct: &Account, payment: &PaymentRef, key: &str) -> Result<Verdict> {
-        payments::cancel(self, acct, payment, key).await
+    async fn cancel(
+        &self,
+        acct: &Account,
+        payment: &PaymentRef,
+        key: &str,
+        mode: CancelMode,
+    ) -> Result<Verdict> {
+        payments::cancel(self, acct, payment, key, mode).await
     }
 
     async fn register_reader(

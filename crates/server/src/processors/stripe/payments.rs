@@ -2,7 +2,7 @@
 //! create), verified at finalize, captured, refunded and cancelled.
 
 use super::{failed, message, StripeProcessor, NAME};
-use crate::processors::{Account, Prepared, ProcessorError, Result, Verdict};
+use crate::processors::{Account, CancelMode, Prepared, ProcessorError, Result, Verdict};
 use kassa_api::session::PaymentResult;
 use kassa_core::session::{PaymentOutcome, PaymentRef, Session};
 use kassa_stripe::{CreatePaymentIntent, PaymentIntent, PaymentIntentStatus};
@@ -210,14 +210,22 @@ pub async fn refund(
     }
 }
 
-/// Cancels the PaymentIntent; if Stripe says it is past cancelling, reads it to tell the
-/// caller whether the card was charged.
+/// Cancels the PaymentIntent. A session's cancel first reads it: one the card already
+/// authorized is reported, not cancelled (the customer paid; §9 finalizes the session). If
+/// Stripe says it is past cancelling, it is read again to tell the caller what it is.
 pub async fn cancel(
     p: &StripeProcessor,
     acct: &Account,
     payment: &PaymentRef,
     key: &str,
+    mode: CancelMode,
 ) -> Result<Verdict> {
+    if mode == CancelMode::UnlessAuthorized {
+        let now = verdict(&retrieve(p, acct, &payment.reference).await?);
+        if matches!(now, Verdict::Authorized { .. } | Verdict::Cancelled) {
+            return Ok(now);
+        }
+    }
     let call = StripeProcessor::call(acct, Some(key));
     match p
         .client()
