@@ -5,7 +5,7 @@ use super::extract::{JsonBody, MerchantAuth};
 use crate::processors::{settle, Account, CancelMode, Processor, Verdict};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use kassa_api::order::{CreateCapture, CreateRefund, Order};
 use kassa_api::ErrorBody;
@@ -13,6 +13,7 @@ use kassa_core::order::{Operation, Order as DomainOrder};
 use kassa_core::session::PaymentRef;
 use kassa_core::{MerchantId, OrderId, OrderOperationId};
 use kassa_store::OrderChange;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -75,9 +76,9 @@ pub async fn capture_order(
 
 /// Refund up to what was captured and not yet refunded.
 ///
-/// On a processor-paid order the processor refunds first (`processor_reference`: `re_…`); a
-/// retry after a failure reuses the same idempotency key at the processor, so a refund is
-/// never made twice.
+/// On a processor-paid order the processor refunds first (`processor_reference`: `re_…`).
+/// After a `502 PROCESSOR_ERROR`, retry with the same `Idempotency-Key`: the processor gets
+/// the same key of its own, so a refund it made but could not confirm is not made again.
 #[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/refunds", tag = "orders",
     params(("order_id" = Uuid, Path)), request_body = CreateRefund,
     responses((status = 201, body = Order), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -87,6 +88,7 @@ pub async fn refund_order(
     State(state): State<AppState>,
     MerchantAuth(merchant): MerchantAuth,
     Path(id): Path<String>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<CreateRefund>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     let order = load(&state, merchant.id, &id).await?;
@@ -98,8 +100,7 @@ pub async fn refund_order(
     );
     check(&order, &op, DomainOrder::refund)?;
     if let Some((processor, acct, payment)) = processor_of(&state, &order).await? {
-        // The nth refund of the order: the same key until it is recorded, a new one after.
-        let key = format!("kassa-refund-{}-{}", order.id, order.refunds.len() + 1);
+        let key = refund_key(&order, &headers);
         op.processor_reference = processor.refund(&acct, &payment, op.amount, &key).await?;
     }
     let order = change(&state, merchant.id, order.id, &move |o| {
@@ -158,6 +159,20 @@ fn operation(
         reference,
         created_at: state.now(),
         processor_reference: None,
+    }
+}
+
+/// The processor's idempotency key for a refund. From the merchant's `Idempotency-Key`
+/// when it sent one, so its retry after a `502` is the same refund at the processor even if
+/// the processor's webhook recorded that refund on the order meanwhile. Without one, the
+/// order's next refund number: the same until a refund is recorded, a new one after.
+fn refund_key(order: &DomainOrder, headers: &HeaderMap) -> String {
+    match headers.get("idempotency-key").map(|k| k.as_bytes()) {
+        Some(key) => {
+            let digest = hex::encode(Sha256::digest(key));
+            format!("kassa-refund-{}-k{}", order.id, &digest[..32])
+        }
+        None => format!("kassa-refund-{}-{}", order.id, order.refunds.len() + 1),
     }
 }
 

@@ -156,3 +156,54 @@ both_backends!(stripe_down_at_payment_and_cancel_changes_nothing, |s| {
         "{done}"
     );
 });
+
+both_backends!(
+    a_retried_refund_is_not_made_again_after_stripes_webhook_recorded_it,
+    |s| {
+        let (_, order_id) = authorized(&s, 3_000).await;
+        let captures = format!("/ordermanagement/v1/orders/{order_id}/captures");
+        let (status, _) = s
+            .call(
+                Method::POST,
+                &captures,
+                Some(json!({"captured_amount": 3_000})),
+            )
+            .await;
+        assert_eq!(status, 201);
+        s.fake.pause_webhooks(false);
+        let refunds = format!("/ordermanagement/v1/orders/{order_id}/refunds");
+        let refund = || {
+            s.app
+                .merchant(Method::POST, &refunds)
+                .header("Idempotency-Key", "refund-order-42-cup")
+                .json(&json!({"refunded_amount": 1_000}))
+        };
+        s.fake.set_outage(Outage::Slow(Duration::from_millis(900)));
+        let (status, err) = crate::api::json_of(refund().send().await.unwrap()).await;
+        assert_eq!(status, 502, "{err}");
+        s.fake.set_outage(Outage::None);
+        // Stripe's charge.refunded arrived meanwhile; once acted on, the order shows the refund.
+        s.fake.flush_webhooks().await;
+        s.app.clock.advance(chrono::Duration::seconds(10));
+        kassa_server::processors::reconciler::Reconciler::default()
+            .once(&s.app.state)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.order(&order_id).await["refunded_amount"].as_i64(),
+            Some(1_000)
+        );
+        // The merchant retries as told, with the same key: the same refund, not a second one.
+        let (status, order) = crate::api::json_of(refund().send().await.unwrap()).await;
+        assert_eq!(status, 201, "{order}");
+        assert_eq!(order["refunded_amount"].as_i64(), Some(1_000), "{order}");
+        let charge = s
+            .fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path == "/v1/refunds" && r.status == 200)
+            .map(|r| r.response["id"].as_str().unwrap().to_string())
+            .collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(charge.len(), 1, "one refund at Stripe: {charge:?}");
+    }
+);

@@ -244,6 +244,104 @@ pub async fn cancel(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kassa_core::cart::{Cart, CartInput, ItemType, LineItem};
+    use kassa_core::session::NewSession;
+    use kassa_core::{DeviceId, MerchantId, SessionId};
+    use serde_json::json;
+
+    fn session(amount: i64) -> Session {
+        let item = LineItem {
+            kind: ItemType::Physical,
+            reference: None,
+            name: "Tea".into(),
+            quantity: 1,
+            unit_price: amount,
+            total_amount: amount,
+            tax_rate: 0,
+            total_discount_amount: 0,
+            total_tax_amount: 0,
+        };
+        let cart = Cart::new(CartInput {
+            order_amount: amount,
+            order_tax_amount: None,
+            purchase_currency: "SEK".into(),
+            items: vec![item],
+        })
+        .unwrap();
+        let new = NewSession {
+            id: SessionId::new(),
+            merchant_id: MerchantId::new(),
+            device_id: DeviceId::new(),
+            location_id: None,
+            cart,
+            purchase_started_at: None,
+            merchant_reference1: None,
+            merchant_reference2: None,
+            ttl: chrono::Duration::minutes(5),
+            auto_capture: true,
+        };
+        kassa_core::machine::create(new, chrono::Utc::now()).0
+    }
+
+    fn intent(session: &Session, amount: i64, currency: &str, status: &str) -> PaymentIntent {
+        serde_json::from_value(json!({
+            "id": "pi_1", "object": "payment_intent", "amount": amount, "amount_capturable": 0,
+            "amount_received": 0, "currency": currency, "status": status,
+            "capture_method": "manual", "livemode": false,
+            "metadata": {"kassa_session_id": session.id.to_string()},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_the_sessions_own_payment_for_its_amount_and_currency_counts() {
+        let s = session(500);
+        assert_eq!(
+            check_belongs(&intent(&s, 500, "sek", "requires_capture"), &s),
+            Ok(())
+        );
+        assert_eq!(
+            check_belongs(&intent(&s, 500, "SEK", "requires_capture"), &s),
+            Ok(())
+        );
+        for (amount, currency) in [(499, "sek"), (501, "sek"), (500, "nok")] {
+            let err = check_belongs(&intent(&s, amount, currency, "requires_capture"), &s);
+            assert!(
+                matches!(&err, Err(ProcessorError::BadValue { field, .. }) if field == "payment.reference"),
+                "{amount} {currency}: {err:?}"
+            );
+        }
+        let other = session(500);
+        let err = check_belongs(&intent(&other, 500, "sek", "succeeded"), &s);
+        assert_eq!(err, Err(not_this_sessions()));
+    }
+
+    #[test]
+    fn statuses_mean_what_section_9_says() {
+        let s = session(500);
+        let v = |status: &str| verdict(&intent(&s, 500, "sek", status));
+        assert_eq!(
+            v("requires_capture"),
+            Verdict::Authorized { captured: false }
+        );
+        assert_eq!(v("succeeded"), Verdict::Authorized { captured: true });
+        assert_eq!(v("canceled"), Verdict::Cancelled);
+        assert_eq!(
+            v("requires_payment_method"),
+            Verdict::Pending("requires_payment_method".into())
+        );
+        assert_eq!(v("processing"), Verdict::Pending("processing".into()));
+        let mut declined = intent(&s, 500, "sek", "requires_payment_method");
+        declined.last_payment_error = serde_json::from_value(json!({
+            "type": "card_error", "code": "card_declined", "decline_code": "stolen_card"}))
+        .unwrap();
+        declined.latest_charge = Some("ch_1".into());
+        let want = Verdict::Declined {
+            outcome: PaymentOutcome::StolenCard,
+            attempt: Some("ch_1".into()),
+        };
+        assert_eq!(verdict(&declined), want);
+    }
 
     #[test]
     fn decline_codes_map_to_the_contracts_outcome_names() {
