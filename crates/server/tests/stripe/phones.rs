@@ -4,6 +4,7 @@
 
 use crate::both_backends;
 use crate::harness::{new_attempt, text};
+use kassa_store::ProcessorStore;
 use kassa_stripe_fake::TapOutcome;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -277,6 +278,21 @@ both_backends!(a_lying_device_is_refused_and_nothing_is_recorded, |s| {
         );
     }
     let path = format!("/ipp/v1/sessions/{mine}/finalize");
+    let adyen =
+        json!({"attempt_id": new_attempt(), "payment": {"processor": "adyen", "reference": "x"}});
+    let (status, err) = s
+        .pos(&s.phone_token, Method::POST, &path, Some(adyen))
+        .await;
+    assert_eq!(
+        (status, text(&err, "/error_code")),
+        (400, "BAD_VALUE"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("payment.processor: unknown processor"),
+        "{err}"
+    );
     let simulated = json!({"attempt_id": new_attempt(), "payment": {"processor": "simulated", "outcome": "SUCCESS"}});
     let (status, err) = s
         .pos(&s.phone_token, Method::POST, &path, Some(simulated))
@@ -437,4 +453,47 @@ both_backends!(the_web_pos_cannot_take_cards_in_live_mode, |s| {
         page.contains(r#"<meta name="kassa-mode" content="live">"#),
         "the POS is told it is live"
     );
+});
+
+both_backends!(a_merchant_bound_to_a_connected_account_pays_into_it, |s| {
+    let merchant = s.app.merchant_id.parse().unwrap();
+    let store = s.app.state.store.clone();
+    let now = s.app.state.now();
+    store
+        .set_processor_account(merchant, "stripe", Some("acct_1Shop"), now)
+        .await
+        .unwrap();
+    s.fake.pause_webhooks(true);
+    let sale = s.sale(&s.phone_id, 2_000, true).await;
+    let id = text(&sale, "/session_id");
+    let pi = text(
+        &s.choose_card(&s.phone_token, id).await,
+        "/processor/payment_intent",
+    )
+    .to_string();
+    s.fake.tap(&pi, TapOutcome::Approve).unwrap();
+    let (status, paid) = s.finalize(&s.phone_token, id, &new_attempt(), &pi).await;
+    assert_eq!(
+        (status, text(&paid, "/result")),
+        (200, "SUCCEEDED"),
+        "{paid}"
+    );
+    let requests = s.fake.requests();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        assert_eq!(
+            r.header("stripe-account"),
+            Some("acct_1Shop"),
+            "{} {}",
+            r.method,
+            r.path
+        );
+    }
+    // Unbound again, the platform account cannot see the connected account's payment.
+    store
+        .set_processor_account(merchant, "stripe", None, now)
+        .await
+        .unwrap();
+    let (status, err) = s.finalize(&s.phone_token, id, &new_attempt(), &pi).await;
+    assert_eq!(status, 400, "{err}");
 });
