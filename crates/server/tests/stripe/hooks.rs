@@ -1,5 +1,6 @@
-//! Stripe's webhooks: signatures, duplicates, refunds made in Stripe's dashboard, and two
-//! Kassa nodes receiving the same event.
+//! Stripe's webhooks: the app that dies after the tap (the webhook, or the reconciler when
+//! the webhook is lost, finalizes), signatures, duplicates, refunds made in Stripe's
+//! dashboard, and two Kassa nodes receiving the same event.
 
 use crate::both_backends;
 use crate::harness::{new_attempt, text, StripeApp, WEBHOOK_SECRET};
@@ -162,6 +163,59 @@ both_backends!(a_refund_made_in_stripes_dashboard_shows_on_the_order, |s| {
     let order = s.order(&order_id).await;
     assert_eq!(order["refunded_amount"].as_i64(), Some(1_500), "{order}");
     assert_eq!(order["refunds"].as_array().unwrap().len(), 2);
+});
+
+both_backends!(the_webhook_finalizes_when_the_app_dies_after_the_tap, |s| {
+    let sale = s.sale(&s.phone_id, 4_200, true).await;
+    let id = text(&sale, "/session_id");
+    let pi = text(
+        &s.choose_card(&s.phone_token, id).await,
+        "/processor/payment_intent",
+    )
+    .to_string();
+    s.fake.tap(&pi, TapOutcome::Approve).unwrap();
+    let done = s.wait_until(id, |x| x["status"] == "FINALIZED").await;
+    assert_eq!(s.timeline(id).await.last().unwrap(), "FINALIZED:PROCESSOR");
+    let order = s.order(text(&done, "/order_id")).await;
+    assert_eq!(text(&order, "/status"), "CAPTURED");
+    // The app comes back and reports the same payment: the same success, nothing twice.
+    let (status, late) = s.finalize(&s.phone_token, id, &new_attempt(), &pi).await;
+    assert_eq!(
+        (status, text(&late, "/result")),
+        (200, "SUCCEEDED"),
+        "{late}"
+    );
+    assert_eq!(late["session"]["order_id"], done["order_id"]);
+    assert_eq!(s.calls_to("POST", "/capture"), 1);
+    let finalized = s
+        .app
+        .events(id)
+        .await
+        .iter()
+        .filter(|e| *e == "ipp.session.finalized")
+        .count();
+    assert_eq!(finalized, 1);
+});
+
+both_backends!(the_reconciler_finalizes_after_a_lost_webhook, |s| {
+    s.fake.pause_webhooks(true); // Stripe's webhook never arrives
+    let sale = s.sale(&s.phone_id, 990, true).await;
+    let id = text(&sale, "/session_id");
+    let pi = text(
+        &s.choose_card(&s.phone_token, id).await,
+        "/processor/payment_intent",
+    )
+    .to_string();
+    s.fake.tap(&pi, TapOutcome::Approve).unwrap();
+    assert_eq!(text(&s.session(id).await, "/status"), "ACTIVE");
+    assert!(s.reconcile_after_grace().await >= 1);
+    let done = s.session(id).await;
+    assert_eq!(text(&done, "/status"), "FINALIZED", "{done}");
+    assert_eq!(s.timeline(id).await.last().unwrap(), "FINALIZED:PROCESSOR");
+    assert_eq!(
+        text(&s.fake.payment_intent(&pi).unwrap(), "/status"),
+        "succeeded"
+    );
 });
 
 /// Two nodes on one PostgreSQL database get the same event at once: one acts.

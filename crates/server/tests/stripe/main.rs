@@ -13,6 +13,7 @@ mod live;
 mod money;
 mod phones;
 mod readers;
+mod setup;
 mod spec;
 
 /// Declares `$name` once per backend; the body gets a fresh `StripeApp` as `$app`.
