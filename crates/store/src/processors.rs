@@ -6,7 +6,7 @@ use crate::model::*;
 use crate::Result;
 use async_trait::async_trait;
 use kassa_core::machine::{Command, Policy};
-use kassa_core::session::{PaymentRef, Session};
+use kassa_core::session::{NewSession, PaymentRef, Session};
 use kassa_core::{LocationId, MerchantId, SessionId, Timestamp};
 
 /// A processor's webhook event as received, kept until Kassa has acted on it.
@@ -36,6 +36,17 @@ pub trait ProcessorStore: Send + Sync {
         payment: &PaymentRef,
         secret: Option<&str>,
         command: Option<Command>,
+        now: Timestamp,
+        policy: Policy,
+    ) -> Result<Session>;
+    /// Creates a session whose payment the processor already holds (a reader's), with the
+    /// payment attached and `activate` applied, in one transaction: `DeviceBusy` and
+    /// `BadReference` as `create_session`. Its webhooks wait for the create's answer.
+    async fn create_paid_session(
+        &self,
+        new: NewSession,
+        payment: &PaymentRef,
+        activate: Command,
         now: Timestamp,
         policy: Policy,
     ) -> Result<Session>;

@@ -16,7 +16,7 @@ use kassa_core::entities::Device as DomainDevice;
 use kassa_core::machine::{self, Command};
 use kassa_core::session::{Actor, NewSession, PaymentMethod, Platform, Session, SessionStatus};
 use kassa_core::{DeviceId, LocationId};
-use kassa_store::{Scope, StoreError};
+use kassa_store::StoreError;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -138,7 +138,8 @@ pub async fn reader_for(state: &AppState, new: &NewSession) -> Result<Option<Str
 }
 
 /// Creates a session on a reader: the payment first, then the reader is asked to collect it,
-/// and only when the processor accepted does Kassa store the session (`ACTIVE`, `CARD_TAP`).
+/// and only when the processor accepted does Kassa store the session, with its payment and
+/// already `ACTIVE` (`CARD_TAP`), in one transaction.
 /// Anything that fails on the way is undone at the processor, best effort: a PaymentIntent
 /// that nobody collects cannot take money.
 pub async fn create_on_reader(
@@ -189,30 +190,22 @@ pub async fn create_on_reader(
         });
     }
     let id = new.id;
-    let stored = state.store.create_session(new, now).await;
-    if let Err(e) = stored {
-        let _ = processor
-            .clear_reader(&acct, reader, &format!("kassa-clear-{id}-0"))
-            .await;
-        undo("the session was not stored").await;
-        return Err(e.into());
-    }
     let activate = Command::Activate {
         method: PaymentMethod::CardTap,
         actor: Actor::Device,
     };
-    let scope = Scope::Merchant(acct.merchant);
-    let session = state
+    let stored = state
         .store
-        .attach_payment(
-            scope,
-            id,
-            &payment,
-            None,
-            Some(activate),
-            now,
-            state.policy(),
-        )
-        .await?;
-    Ok(session)
+        .create_paid_session(new, &payment, activate, now, state.policy())
+        .await;
+    match stored {
+        Ok(session) => Ok(session),
+        Err(e) => {
+            let _ = processor
+                .clear_reader(&acct, reader, &format!("kassa-clear-{id}-0"))
+                .await;
+            undo("the session was not stored").await;
+            Err(e.into())
+        }
+    }
 }

@@ -1,13 +1,14 @@
 //! `ProcessorStore` in SQL: payments attached to sessions, connected accounts, location
 //! mirrors and the processor's webhook events. The same statements run on both backends.
 
+use super::session_tx::Tx;
 use super::SqlStore;
 use crate::processors::{ProcessorEvent, ProcessorStore};
 use crate::rows::{ms, ts, SessionRow, SESSION_SELECT};
 use crate::{Result, Scope, StoreError};
 use async_trait::async_trait;
 use kassa_core::machine::{self, Command, Policy};
-use kassa_core::session::{PaymentRef, Session};
+use kassa_core::session::{NewSession, PaymentRef, Session};
 use kassa_core::{DomainError, LocationId, MerchantId, SessionId, Timestamp};
 
 #[derive(sqlx::FromRow)]
@@ -33,6 +34,25 @@ impl TryFrom<EventRow> for ProcessorEvent {
             attempts: r.attempts,
         })
     }
+}
+
+/// Writes the payment columns, which a create leaves empty; under the session's lock.
+async fn set_payment(
+    tx: &mut Tx<'_>,
+    session: &Session,
+    payment: &PaymentRef,
+    secret: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE sessions SET processor = $1, payment_ref = $2, payment_secret = $3 WHERE id = $4",
+    )
+    .bind(&payment.processor)
+    .bind(&payment.reference)
+    .bind(secret)
+    .bind(session.id.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -66,16 +86,7 @@ impl ProcessorStore for SqlStore {
             }
             _ => {}
         }
-        sqlx::query(
-            "UPDATE sessions SET processor = $1, payment_ref = $2, payment_secret = $3 \
-             WHERE id = $4",
-        )
-        .bind(&payment.processor)
-        .bind(&payment.reference)
-        .bind(secret)
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
+        set_payment(&mut tx, &session, payment, secret).await?;
         session.payment = Some(payment.clone());
         session.payment_secret = secret.map(str::to_string);
         let Some(command) = command else {
@@ -96,6 +107,35 @@ impl ProcessorStore for SqlStore {
             .await?;
         tx.commit().await?;
         self.finish(persisted, None).await;
+        Ok(session)
+    }
+
+    #[tracing::instrument(skip_all, fields(session.id = %new.id))]
+    async fn create_paid_session(
+        &self,
+        mut new: NewSession,
+        payment: &PaymentRef,
+        activate: Command,
+        now: Timestamp,
+        policy: Policy,
+    ) -> Result<Session> {
+        let mut tx = self.write.begin().await?;
+        new.location_id = self.check_device(&mut tx, &new).await?;
+        let (mut session, created) = machine::create(new, now);
+        session.payment = Some(payment.clone());
+        let mut changes = vec![created];
+        let mut draft = session.clone();
+        machine::apply(&mut draft, &changes, now);
+        let decision = machine::decide(&draft, &activate, now, policy);
+        if let Some(refusal) = decision.refusal {
+            return Err(refusal.into());
+        }
+        changes.extend(decision.changes);
+        let applied = machine::apply(&mut session, &changes, now);
+        let persisted = self.persist(&mut tx, &session, None, &applied, now).await?;
+        set_payment(&mut tx, &session, payment, None).await?;
+        tx.commit().await?;
+        self.finish(persisted, Some(session.id)).await;
         Ok(session)
     }
 

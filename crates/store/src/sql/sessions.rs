@@ -257,7 +257,11 @@ impl SqlStore {
 
     /// Locks the device and returns the session's location: the one asked for, which the
     /// device must be at, or else the device's own.
-    async fn check_device(&self, tx: &mut Tx<'_>, new: &NewSession) -> Result<Option<LocationId>> {
+    pub(crate) async fn check_device(
+        &self,
+        tx: &mut Tx<'_>,
+        new: &NewSession,
+    ) -> Result<Option<LocationId>> {
         let device_location = lock_device(self, tx, new.merchant_id, new.device_id)
             .await
             .map_err(|e| match e {
