@@ -185,6 +185,9 @@ pub struct RegisterReader {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConnectionToken {
     pub secret: String,
+    /// The processor's location that mirrors the device's Kassa location (Stripe: `tml_…`),
+    /// to connect Tap to Pay or a Bluetooth reader at; null for a device without a location.
+    pub location: Option<String>,
 }
 
 /// `PUT /ipp/v1/devices/{id}`: only the fields sent change.

@@ -250,7 +250,8 @@ pub struct TimelineItem {
     pub from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    /// `MERCHANT`, `DEVICE`, `EXPIRY` or `SIMULATOR`.
+    /// `MERCHANT`, `DEVICE`, `EXPIRY`, `SIMULATOR` or `PROCESSOR` (a card processor's word:
+    /// its webhook or the reconciler).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -134,9 +134,15 @@ pub async fn cancel_order(
             .await?
         {
             Verdict::Cancelled => {}
-            other => {
+            Verdict::Authorized { captured: true } => {
                 return Err(ApiError::NotAllowed(format!(
-                    "{} did not cancel payment {}: {other:?}",
+                    "{} has captured payment {}: refund the order instead",
+                    payment.processor, payment.reference
+                )))
+            }
+            _ => {
+                return Err(ApiError::NotAllowed(format!(
+                    "{} did not cancel payment {}; retry",
                     payment.processor, payment.reference
                 )))
             }

@@ -75,7 +75,13 @@ pub async fn choose_payment(
         actor: Actor::Device,
     };
     let session = load(&state, scope, id).await?;
-    if method != PaymentMethod::CardTap || !session.status.is_open() {
+    if session.payment.is_some() && session.is_due(state.now()) {
+        // Past its deadline, a session whose payment is at a processor expires through the
+        // processor (its payment cancelled first), never by the clock alone.
+        settle::end(&state, scope, id, settle::Ending::Expire).await?;
+    }
+    if method != PaymentMethod::CardTap || session.is_due(state.now()) || !session.status.is_open()
+    {
         let session = command(&state, scope, id, activate).await?;
         return Ok(Json(Session::for_device(&session)));
     }
@@ -153,8 +159,20 @@ pub async fn finalize_session(
         Verdict::Authorized { captured } => {
             settle::finalize_authorized(&state, &session, captured, attempt, Actor::Device).await?
         }
-        Verdict::Declined { outcome, .. } => {
-            settle::finalize(&state, scope, id, attempt, outcome, Actor::Device).await?
+        Verdict::Declined {
+            outcome,
+            attempt: failed,
+        } => {
+            // One decline is one attempt: the processor's failed charge names it, so a
+            // finalize repeated before the next tap (a new attempt_id, the same decline)
+            // answers as the first instead of counting it again.
+            let attempt = failed.map_or(attempt, |f| settle::attempt_for(processor.name(), &f));
+            let answer =
+                settle::finalize(&state, scope, id, attempt, outcome, Actor::Device).await?;
+            if answer.session.status == "FAILED" {
+                settle::release(&state, &session).await;
+            }
+            answer
         }
         Verdict::Pending(status) => {
             return Err(ApiError::NotAllowed(format!(
@@ -173,7 +191,8 @@ pub async fn finalize_session(
 }
 
 /// A connection token for the POS app's card SDK (Stripe Terminal), from the processor
-/// that collects this device's cards, scoped to the device's location.
+/// that collects this device's cards, scoped to the device's location; `location` is the
+/// processor's id of that location (`tml_…`), which the SDK connects Tap to Pay with.
 #[utoipa::path(post, path = "/ipp/v1/device/connection-token", tag = "pos",
     responses((status = 200, body = ConnectionToken), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 502, description = "PROCESSOR_ERROR", body = ErrorBody)),
@@ -188,8 +207,8 @@ pub async fn connection_token(
         .map_err(ApiError::NotAllowed)?;
     let location = device_location(&state, &device).await?;
     let acct = settle::account(&state, device.merchant_id, processor.as_ref()).await?;
-    let secret = processor.connection_token(&acct, location.as_ref()).await?;
-    Ok(Json(ConnectionToken { secret }))
+    let (secret, location) = processor.connection_token(&acct, location.as_ref()).await?;
+    Ok(Json(ConnectionToken { secret, location }))
 }
 
 async fn device_location(

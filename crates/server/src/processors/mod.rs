@@ -112,9 +112,13 @@ pub type Result<T, E = ProcessorError> = std::result::Result<T, E>;
 pub trait Processor: Send + Sync {
     fn name(&self) -> &'static str;
     /// A secret the device's SDK uses to connect to the processor (Stripe Terminal's
-    /// connection token), scoped to the location's mirror when there is one.
-    async fn connection_token(&self, acct: &Account, location: Option<&Location>)
-        -> Result<String>;
+    /// connection token), and the processor's id of the location's mirror, which the SDK
+    /// needs to connect Tap to Pay or a Bluetooth reader there.
+    async fn connection_token(
+        &self,
+        acct: &Account,
+        location: Option<&Location>,
+    ) -> Result<(String, Option<String>)>;
     /// Creates (or finds again) the one payment of this session, for `order_amount`.
     /// `None` when the processor needs none (simulated).
     async fn prepare(&self, acct: &Account, session: &Session) -> Result<Option<Prepared>>;

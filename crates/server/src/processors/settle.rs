@@ -288,15 +288,21 @@ pub async fn reconcile(state: &AppState, session: &Session) -> Result<(), ApiErr
                 let answer =
                     finalize(state, scope, session.id, attempt_id, outcome, Actor::Device).await;
                 match answer {
-                    Ok(a) if a.session.status == "ACTIVE" => {
+                    Ok(a) if a.session.status == "ACTIVE" && !session.is_due(state.now()) => {
                         let again = crate::http::sessions::load(state, scope, session.id).await?;
                         present(state, processor.as_ref(), &acct, &again, &reader, payment).await?;
                     }
+                    Ok(a) if a.session.status == "FAILED" => release(state, session).await,
                     Ok(_) | Err(ApiError::NotAllowed(_)) => {}
                     Err(e) => return Err(e),
                 }
-            } else if session.is_due(state.now()) {
-                end(state, scope, session.id, Ending::Expire).await?;
+            }
+            // A declined payment past the deadline: nobody will pay it now.
+            if session.is_due(state.now()) {
+                match end(state, scope, session.id, Ending::Expire).await {
+                    Ok(_) | Err(ApiError::NotAllowed(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Verdict::Cancelled => {
@@ -315,6 +321,33 @@ pub async fn reconcile(state: &AppState, session: &Session) -> Result<(), ApiErr
         }
     }
     Ok(())
+}
+
+/// A session that ended `FAILED` (the attempt limit) leaves nothing open at its processor:
+/// its reader is cleared and its payment cancelled, so no later tap can hold money for a
+/// closed session. Best effort: such a payment holds no money yet, and a failure is logged.
+pub async fn release(state: &AppState, session: &Session) {
+    let (Some(processor), Some(payment)) = (state.processors.of_session(session), &session.payment)
+    else {
+        return;
+    };
+    let result = async {
+        let acct = account(state, session.merchant_id, processor.as_ref()).await?;
+        if let Some(reader) = reader_of(state, session).await? {
+            let key = format!("kassa-clear-{}-failed", session.id);
+            processor.clear_reader(&acct, &reader, &key).await?;
+        }
+        let key = format!("kassa-cancel-{}", session.id);
+        let mode = CancelMode::UnlessAuthorized;
+        Ok::<_, ApiError>(processor.cancel(&acct, payment, &key, mode).await?)
+    };
+    match result.await {
+        Ok(Verdict::Cancelled) => {}
+        Ok(other) => tracing::warn!(session.id = %session.id, verdict = ?other,
+            "a FAILED session's payment was not cancelled"),
+        Err(e) => tracing::warn!(session.id = %session.id, error = %e,
+            "cannot cancel a FAILED session's payment"),
+    }
 }
 
 /// Puts the session's payment on its reader: the `n`th presentation after `n` declines.

@@ -16,7 +16,11 @@ impl Processor for Simulated {
         "simulated"
     }
 
-    async fn connection_token(&self, _: &Account, _: Option<&Location>) -> Result<String> {
+    async fn connection_token(
+        &self,
+        _: &Account,
+        _: Option<&Location>,
+    ) -> Result<(String, Option<String>)> {
         Err(unsupported())
     }
 

@@ -317,3 +317,46 @@ both_backends!(a_lying_device_is_refused_and_nothing_is_recorded, |s| {
         "the other sale is untouched"
     );
 });
+
+both_backends!(
+    one_decline_counts_once_and_the_attempt_limit_cancels_the_payment,
+    |s| {
+        s.fake.pause_webhooks(true);
+        let sale = s.sale(&s.phone_id, 1_700, true).await;
+        let id = text(&sale, "/session_id");
+        let pi = text(
+            &s.choose_card(&s.phone_token, id).await,
+            "/processor/payment_intent",
+        )
+        .to_string();
+        s.fake.tap(&pi, TapOutcome::Decline("lost_card")).unwrap();
+        for _ in 0..2 {
+            // The app asks twice about the same decline, with a new attempt_id each time.
+            let (status, answer) = s.finalize(&s.phone_token, id, &new_attempt(), &pi).await;
+            assert_eq!(
+                (status, text(&answer, "/failure_reason")),
+                (200, "LOST_CARD"),
+                "{answer}"
+            );
+            assert_eq!(
+                answer["session"]["attempts"].as_i64(),
+                Some(1),
+                "one decline, one attempt"
+            );
+        }
+        for n in 2..=5 {
+            s.fake
+                .tap(&pi, TapOutcome::Decline("insufficient_funds"))
+                .unwrap();
+            let (_, answer) = s.finalize(&s.phone_token, id, &new_attempt(), &pi).await;
+            assert_eq!(answer["session"]["attempts"].as_i64(), Some(n), "{answer}");
+        }
+        assert_eq!(text(&s.session(id).await, "/status"), "FAILED");
+        let intent = s.fake.payment_intent(&pi).unwrap();
+        assert_eq!(
+            text(&intent, "/status"),
+            "canceled",
+            "nothing left open to take money later"
+        );
+    }
+);

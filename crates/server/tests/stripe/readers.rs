@@ -281,3 +281,30 @@ both_backends!(reader_registration_refuses_bad_input, |s| {
         "registered twice: {err}"
     );
 });
+
+both_backends!(a_declined_reader_sale_past_its_deadline_expires, |s| {
+    let (device, tmr) = reader(&s, "simulated-wpe-7").await;
+    let mut body = crate::api::cart(&device, 700);
+    body["expires_in"] = json!(10_000);
+    let (status, sale) = s.call(Method::POST, "/ipp/v1/sessions", Some(body)).await;
+    assert_eq!(status, 200, "{sale}");
+    let id = text(&sale, "/session_id");
+    let pi = text(&sale, "/processor/payment_intent").to_string();
+    s.fake.pause_webhooks(true); // the decline is learnt by polling
+    s.fake
+        .present_on_reader(&tmr, TapOutcome::Decline("generic_decline"))
+        .unwrap();
+    s.app.clock.advance(chrono::Duration::seconds(11));
+    s.reconcile_after_grace().await;
+    let done = s.session(id).await;
+    assert_eq!(
+        (text(&done, "/status"), attempts(&done)),
+        ("EXPIRED", 1),
+        "{done}"
+    );
+    assert_eq!(
+        text(&s.fake.payment_intent(&pi).unwrap(), "/status"),
+        "canceled"
+    );
+    assert!(s.fake.reader(&tmr).unwrap()["action"].is_null());
+});

@@ -13,6 +13,7 @@ both_backends!(connection_tokens_come_from_the_devices_location, |s| {
         let (status, body) = s.pos(&s.phone_token, Method::POST, token, None).await;
         assert_eq!(status, 200, "{body}");
         assert!(text(&body, "/secret").starts_with("pst_"), "{body}");
+        assert!(text(&body, "/location").starts_with("tml_"), "{body}");
     }
     assert_eq!(
         s.calls_to("POST", "/v1/terminal/locations"),
@@ -132,3 +133,33 @@ both_backends!(a_merchant_bound_to_a_connected_account_pays_into_it, |s| {
     let (status, err) = s.finalize(&s.phone_token, id, &new_attempt(), &pi).await;
     assert_eq!(status, 400, "{err}");
 });
+
+both_backends!(
+    a_late_method_choice_expires_the_session_through_stripe,
+    |s| {
+        let mut body = crate::api::cart(&s.phone_id, 900);
+        body["expires_in"] = json!(10_000);
+        let (status, sale) = s.call(Method::POST, "/ipp/v1/sessions", Some(body)).await;
+        assert_eq!(status, 200, "{sale}");
+        let id = text(&sale, "/session_id");
+        let pi = text(
+            &s.choose_card(&s.phone_token, id).await,
+            "/processor/payment_intent",
+        )
+        .to_string();
+        s.app.clock.advance(chrono::Duration::seconds(11));
+        let path = format!("/ipp/v1/sessions/{id}/payment");
+        let body = Some(json!({"payment_method": "SWISH"}));
+        let (status, err) = s.pos(&s.phone_token, Method::PUT, &path, body).await;
+        assert_eq!(
+            (status, text(&err, "/error_code")),
+            (409, "NOT_ALLOWED"),
+            "{err}"
+        );
+        assert_eq!(text(&s.session(id).await, "/status"), "EXPIRED");
+        assert_eq!(
+            text(&s.fake.payment_intent(&pi).unwrap(), "/status"),
+            "canceled"
+        );
+    }
+);

@@ -121,7 +121,7 @@ impl Processor for StripeProcessor {
         &self,
         acct: &Account,
         location: Option<&Location>,
-    ) -> Result<String> {
+    ) -> Result<(String, Option<String>)> {
         readers::connection_token(self, acct, location).await
     }
 

@@ -9,12 +9,13 @@ use kassa_stripe::CreateLocation;
 use sha2::{Digest, Sha256};
 
 /// A connection token for the device's Terminal SDK, scoped to the Stripe location that
-/// mirrors the device's location (so the SDK only finds that location's readers).
+/// mirrors the device's location (so the SDK only finds that location's readers), and that
+/// location's id, which Tap to Pay and Bluetooth readers connect with.
 pub async fn connection_token(
     p: &StripeProcessor,
     acct: &Account,
     location: Option<&Location>,
-) -> Result<String> {
+) -> Result<(String, Option<String>)> {
     let mirror = match location {
         Some(location) => Some(mirror(p, acct, location).await?),
         None => None,
@@ -27,7 +28,7 @@ pub async fn connection_token(
         .create_connection_token(&call, mirror.as_deref())
         .await
         .map_err(|e| failed("a connection token", e))?;
-    Ok(token.secret)
+    Ok((token.secret, mirror))
 }
 
 /// The Stripe location that mirrors this Kassa location, created on first use from its name
