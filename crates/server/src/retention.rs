@@ -1,5 +1,6 @@
 //! Retention: events and their delivery log are kept for `event_retention` (the events feed
-//! and redelivery reach that far back), idempotency keys for `idempotency_retention`; older
+//! and redelivery reach that far back), and so are card processors' webhook events;
+//! idempotency keys for `idempotency_retention`; older
 //! rows are deleted in small batches once a minute, by every node (deletes of the same rows
 //! by two nodes are harmless). Sessions and orders are business records and stay.
 
@@ -34,6 +35,7 @@ pub async fn prune_once(
     let keys_before = before(now, state.config.idempotency_retention);
     let keys = state.store.purge_idempotency_keys(keys_before).await?;
     let events_before = before(now, state.config.event_retention);
+    let processor_events = state.store.prune_processor_events(events_before).await?;
     let mut events = 0;
     while !stop.is_cancelled() {
         let n = state.store.prune_events(events_before, BATCH).await?;
@@ -42,8 +44,13 @@ pub async fn prune_once(
             break;
         }
     }
-    if keys > 0 || events > 0 {
-        tracing::info!(events, idempotency_keys = keys, "pruned past retention");
+    if keys > 0 || events > 0 || processor_events > 0 {
+        tracing::info!(
+            events,
+            idempotency_keys = keys,
+            processor_events,
+            "pruned past retention"
+        );
         metrics::counter!("kassa_pruned_events_total").increment(events as u64);
     }
     Ok(events)

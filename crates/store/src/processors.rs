@@ -93,15 +93,23 @@ pub trait ProcessorStore: Send + Sync {
     /// Stores a processor's webhook event unless it is known already. True if this call
     /// stored it: the caller acts on it, and a duplicate (on this node or another) does not.
     async fn record_processor_event(&self, event: &ProcessorEvent) -> Result<bool>;
-    /// Events received before `received_before` that have not been acted on yet.
+    /// Events received at or before `received_before` that have not been acted on yet.
     async fn pending_processor_events(
         &self,
         received_before: Timestamp,
         limit: i64,
     ) -> Result<Vec<ProcessorEvent>>;
     /// Takes a pending event for another try: true for exactly one caller among the nodes
-    /// that read it with this `received_at`, which moves to `now` (so the next try waits).
-    async fn claim_processor_event(&self, event: &ProcessorEvent, now: Timestamp) -> Result<bool>;
+    /// that read it with this `received_at`, which moves to `next_look` (the caller's
+    /// backoff: the event is not pending again before then) and counts the attempt.
+    async fn claim_processor_event(
+        &self,
+        event: &ProcessorEvent,
+        next_look: Timestamp,
+    ) -> Result<bool>;
+    /// Deletes events received (or last tried) before `before`, acted on or not: past the
+    /// retention nobody retries them. Returns how many went.
+    async fn prune_processor_events(&self, before: Timestamp) -> Result<u64>;
     /// Marks the event acted on.
     async fn finish_processor_event(
         &self,

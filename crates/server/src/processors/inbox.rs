@@ -49,7 +49,11 @@ pub async fn retry_pending(
         .await?;
     let mut settled = 0;
     for event in pending {
-        if !state.store.claim_processor_event(&event, now).await? {
+        if !state
+            .store
+            .claim_processor_event(&event, now + backoff(event.attempts))
+            .await?
+        {
             continue;
         }
         match act(state, &event).await {
@@ -66,6 +70,14 @@ pub async fn retry_pending(
         }
     }
     Ok(settled)
+}
+
+/// How much longer each failed try waits: doubling from nothing to an hour, so an outage
+/// of Stripe or the database is ridden out without a storm of retries. Events past the
+/// retention are deleted with the rest (`retention.rs`).
+fn backoff(attempts: i64) -> chrono::Duration {
+    let secs = 5i64.saturating_mul(1 << attempts.clamp(0, 10)).min(3600);
+    chrono::Duration::seconds(secs - 5)
 }
 
 /// What the event means for Kassa: the session of its payment is brought in line with the

@@ -183,25 +183,29 @@ impl ProcessorStore for SqlStore {
         account: Option<&str>,
         now: Timestamp,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM merchant_processors WHERE merchant_id = $1 AND processor = $2")
-            .bind(merchant.to_string())
-            .bind(processor)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(account) = account {
+        let Some(account) = account else {
             sqlx::query(
-                "INSERT INTO merchant_processors (merchant_id, processor, account, updated_at) \
-                 VALUES ($1, $2, $3, $4)",
+                "DELETE FROM merchant_processors WHERE merchant_id = $1 AND processor = $2",
             )
             .bind(merchant.to_string())
             .bind(processor)
-            .bind(account)
-            .bind(ms(now))
-            .execute(&mut *tx)
+            .execute(&self.write)
             .await?;
-        }
-        tx.commit().await?;
+            return Ok(());
+        };
+        // An upsert, not delete-then-insert: two binds at once must both succeed (the last
+        // one wins), not fail on the primary key.
+        sqlx::query(
+            "INSERT INTO merchant_processors (merchant_id, processor, account, updated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id, processor) \
+             DO UPDATE SET account = excluded.account, updated_at = excluded.updated_at",
+        )
+        .bind(merchant.to_string())
+        .bind(processor)
+        .bind(account)
+        .bind(ms(now))
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 
@@ -287,6 +291,14 @@ impl ProcessorStore for SqlStore {
         .fetch_all(&self.read)
         .await?;
         rows.into_iter().map(ProcessorEvent::try_from).collect()
+    }
+
+    async fn prune_processor_events(&self, before: Timestamp) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM processor_events WHERE received_at < $1")
+            .bind(ms(before))
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn claim_processor_event(&self, e: &ProcessorEvent, now: Timestamp) -> Result<bool> {

@@ -3,7 +3,7 @@
 use chrono::{Duration, TimeZone, Utc};
 use kassa_core::cart::{Cart, CartInput, ItemType, LineItem};
 use kassa_core::machine::{Command, Policy};
-use kassa_core::session::{Actor, NewSession, PaymentOutcome, Platform};
+use kassa_core::session::{Actor, NewSession, PaymentOutcome, PaymentRef, Platform};
 use kassa_core::*;
 use kassa_store::*;
 use std::sync::Arc;
@@ -35,7 +35,17 @@ pub async fn merchant(store: &SqlStore) -> MerchantId {
 }
 
 pub async fn device(store: &SqlStore, merchant: MerchantId) -> DeviceId {
-    let d = Device {
+    let d = new_device(merchant);
+    store
+        .create_device(&d, &format!("hash-{}", d.id))
+        .await
+        .unwrap();
+    d.id
+}
+
+/// The device `device` stores, for tests that change it before storing it.
+pub fn new_device(merchant: MerchantId) -> Device {
+    Device {
         id: DeviceId::new(),
         merchant_id: merchant,
         location_id: None,
@@ -47,12 +57,7 @@ pub async fn device(store: &SqlStore, merchant: MerchantId) -> DeviceId {
         created_at: t0(),
         last_seen_at: None,
         processor_reader: None,
-    };
-    store
-        .create_device(&d, &format!("hash-{}", d.id))
-        .await
-        .unwrap();
-    d.id
+    }
 }
 
 pub fn cart(amount: i64) -> Cart {
@@ -94,6 +99,14 @@ pub fn activate() -> Command {
     Command::Activate {
         method: session::PaymentMethod::CardTap,
         actor: Actor::Device,
+    }
+}
+
+/// A Stripe PaymentIntent reference.
+pub fn stripe_payment(reference: &str) -> PaymentRef {
+    PaymentRef {
+        processor: "stripe".into(),
+        reference: reference.into(),
     }
 }
 

@@ -3,6 +3,8 @@
 
 mod fixtures;
 mod keys;
+mod processor_records;
+mod processors;
 mod races;
 mod sessions;
 mod tenancy;

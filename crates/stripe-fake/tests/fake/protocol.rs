@@ -61,7 +61,7 @@ async fn unknown_urls_are_refused_like_stripe() {
         .as_str()
         .unwrap()
         .starts_with("Unrecognized request URL (POST: /v1/teleport)"));
-    let wrong_method = h.get("/v1/refunds").await;
+    let wrong_method = h.get("/v1/terminal/connection_tokens").await;
     assert_eq!(wrong_method.status, 404);
 }
 
