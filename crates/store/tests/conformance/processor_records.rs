@@ -193,7 +193,7 @@ both_backends!(processor_events_are_kept_once_until_finished, |store| {
         .pending_processor_events(recent.received_at, 10)
         .await
         .unwrap();
-    assert_eq!(pending, [recent.clone()]);
+    assert_eq!(pending, std::slice::from_ref(&recent));
     assert!(
         store.record_processor_event(&first).await.unwrap(),
         "forgotten, so new again"
