@@ -8,7 +8,7 @@
 
 import { createApi, ApiError, streamUrl, newAttemptId } from './api.js';
 import { DeviceLink } from './stream.js';
-import { normalizeEnrollmentCode, formatCountdown } from './format.js';
+import { normalizeEnrollmentCode, formatCountdown } from '../shared/format.js';
 import * as S from './screens.js';
 
 const { h } = S;
@@ -415,5 +415,36 @@ window.addEventListener('storage', (e) => {
 });
 setInterval(tick, 500);
 
+// A pairing link from the merchant portal's QR code (`/pos#enroll=ABCDE-FGHJK`): the POS
+// pairs itself with no typing. The code leaves the address bar at once: it is single use,
+// and a reload, a bookmark or a screenshot should not carry it.
+function takeEnrollLink() {
+  const m = /(?:^#|&)enroll=([^&]*)/.exec(location.hash);
+  if (!m) return null;
+  history.replaceState(null, '', location.pathname + location.search);
+  let raw = m[1];
+  try { raw = decodeURIComponent(raw); } catch { /* keep it as it came */ }
+  return normalizeEnrollmentCode(raw) || null;
+}
+
+function pairFromLink() {
+  const code = takeEnrollLink();
+  if (!code) return;
+  if (state.device) {
+    // Never drop a working pairing behind the clerk's back.
+    toast([`This POS is already paired as “${state.device.name}”. To pair it with the scanned code, forget this device in Settings and scan again.`]);
+    return;
+  }
+  render();
+  const input = dom.main.querySelector('[data-testid="enroll-code"]');
+  const form = input?.form;
+  if (!form) return;
+  input.value = code;
+  form.requestSubmit();
+}
+
+window.addEventListener('hashchange', pairFromLink);
+
 if (state.device) startLink();
 render();
+pairFromLink();

@@ -5,26 +5,11 @@
 import {
   formatMoney, formatDateTime, formatRate, methodLabel, reasonLabel,
   PAYMENT_METHODS, DECLINES,
-} from './format.js';
-import { qrSvg } from './qr.js';
+} from '../shared/format.js';
+import { qrSvg } from '../shared/qr.js';
+import { h } from '../shared/dom.js';
 
-/** Tiny hyperscript helper; strings become text nodes, so data is never parsed as HTML. */
-export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'testid') el.dataset.testid = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'html') el.innerHTML = v; // only for our own static SVG
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
+export { h };
 
 // Static inline icons (no external assets).
 const ICON = {
@@ -81,7 +66,7 @@ export function pairScreen({ notice, defaultName }, act) {
   },
   h('div', { class: 'brand-mark' }, 'K'),
   h('h1', {}, 'Pair this POS'),
-  h('p', { class: 'muted' }, 'Enter the enrollment code from the Kassa merchant portal or your register.'),
+  h('p', { class: 'muted' }, 'Scan the pairing QR code in the Kassa merchant portal (Devices → Pair a device), or enter its enrollment code.'),
   notice ? h('p', { class: 'notice', testid: 'pair-notice' }, notice) : null,
   h('label', { for: 'enroll-code' }, 'Enrollment code'), code,
   h('label', { for: 'enroll-name' }, 'Device name ', h('span', { class: 'muted' }, '(optional)')), name,

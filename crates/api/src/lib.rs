@@ -6,8 +6,10 @@
 pub mod device;
 pub mod error;
 pub mod event;
+pub mod keys;
 pub mod order;
 pub mod page;
+pub mod portal;
 pub mod session;
 pub mod time;
 pub mod webhook;

@@ -1,4 +1,7 @@
-//! `kassa admin`: operator commands working on the database directly.
+//! `kassa admin`: operator commands working on the database directly: merchants, API keys
+//! and merchant portal users (`admin/users.rs`).
+
+mod users;
 
 use clap::Subcommand;
 use kassa_core::MerchantId;
@@ -13,6 +16,39 @@ pub enum Admin {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Merchant portal users.
+    #[command(subcommand)]
+    User(UserCmd),
+}
+
+#[derive(Subcommand)]
+pub enum UserCmd {
+    /// Create a portal user; prints {"user_id","email","role"} and "password" when generated.
+    /// The password is the first line of stdin when stdin is not a terminal (at least 12
+    /// characters); otherwise, or if that is empty, a strong one is generated and printed
+    /// once.
+    Create {
+        #[arg(long)]
+        merchant: MerchantId,
+        /// Unique across all merchants; compared in any case.
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "admin", value_parser = ["admin", "viewer"])]
+        role: String,
+    },
+    /// List portal users as JSON lines.
+    List {
+        #[arg(long)]
+        merchant: Option<MerchantId>,
+    },
+    /// Delete a portal user; its sign-in sessions end at once.
+    Delete {
+        #[arg(long)]
+        email: String,
+        /// Only if the user belongs to this merchant.
+        #[arg(long)]
+        merchant: Option<MerchantId>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +156,7 @@ pub async fn run(cmd: Admin, config: &Config) -> anyhow::Result<()> {
             }
             println!("revoked");
         }
+        Admin::User(cmd) => users::run(cmd, store.as_ref(), now).await?,
     }
     store.close().await;
     Ok(())

@@ -74,12 +74,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind.clone();
     let mode = config.mode;
     let app = App::build(config).await?;
-    if mode == ServerMode::Playground {
-        print_demo(&app).await?;
-    }
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
+    if mode == ServerMode::Playground {
+        // After binding, so the portal link has the real port (`KASSA_BIND=…:0`).
+        print_demo(&app, listener.local_addr()?).await?;
+    }
     let stop = app.stop_token();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -90,17 +91,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     app.serve(listener).await
 }
 
-async fn print_demo(app: &App) -> anyhow::Result<()> {
+async fn print_demo(app: &App, address: std::net::SocketAddr) -> anyhow::Result<()> {
     let now = app.state.now();
     let Some(demo) = kassa_server::seed::demo_if_empty(app.state.store.as_ref(), now).await? else {
         return Ok(());
     };
-    println!("Playground demo data (shown once; keep the API key):");
+    println!("Playground demo data (shown once; keep the API key and the portal password):");
     println!("  merchant_id  {}", demo.merchant.id);
     println!("  api_key      {}", demo.api_key);
     println!("  location_id  {}", demo.location.id);
     println!("  device_id    {}  (simulated)", demo.device.id);
     println!("  device_token {}", demo.device_token);
+    println!(
+        "  portal       http://{address}/portal  {} / {}",
+        demo.portal_email, demo.portal_password
+    );
     Ok(())
 }
 

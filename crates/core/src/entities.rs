@@ -46,6 +46,11 @@ pub struct ApiKey {
     pub merchant_id: MerchantId,
     pub key_hash: String,
     pub prefix: String,
+    /// The key's last four characters, so a list can tell keys apart without the key. `None`
+    /// for keys issued before Kassa kept them.
+    pub last4: Option<String>,
+    /// The merchant's own note on what the key is for.
+    pub description: Option<String>,
     pub mode: Mode,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,

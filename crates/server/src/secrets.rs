@@ -1,6 +1,7 @@
-//! Secrets Kassa hands out (API keys, device tokens, pairing codes) and how it stores them:
-//! as SHA-256 hashes. The secrets are long random strings, so a fast hash is enough (a slow
-//! password hash protects low-entropy input) and lets lookups use an index.
+//! Secrets Kassa hands out (API keys, device tokens, pairing codes, portal session tokens)
+//! and how it stores them: as SHA-256 hashes. The secrets are long random strings, so a fast
+//! hash is enough (a slow password hash protects low-entropy input, see
+//! `http/portal/password.rs`) and lets lookups use an index.
 
 use kassa_store::Mode;
 use rand::rngs::OsRng;
@@ -35,8 +36,28 @@ pub fn key_prefix(key: &str) -> String {
     key.chars().take(18).collect()
 }
 
+/// The key's last four characters, shown beside the prefix. With the prefix's seven random
+/// characters that reveals 11 of 32: the other 21 still carry about 125 bits.
+pub fn key_last4(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    chars[chars.len().saturating_sub(4)..].iter().collect()
+}
+
 pub fn new_device_token() -> String {
     format!("kdt_{}", random_from(BASE62, 40))
+}
+
+/// A portal session token (the cookie) or CSRF token: 32 random bytes, base64url, 43 chars.
+pub fn new_portal_token() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = OsRng.gen();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A generated portal password (`admin user create` without one, the playground demo):
+/// 20 base62 characters, about 119 bits, so that it is never the weak link.
+pub fn new_password() -> String {
+    random_from(BASE62, 20)
 }
 
 /// A pairing code shown as `ABCDE-FGHJK`.
@@ -69,11 +90,24 @@ mod tests {
     }
 
     #[test]
+    fn portal_tokens_are_43_url_safe_characters_and_differ() {
+        let a = new_portal_token();
+        assert_eq!(a.len(), 43);
+        assert!(a
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_ne!(a, new_portal_token());
+        assert_eq!(new_password().len(), 20);
+    }
+
+    #[test]
     fn keys_carry_their_mode_and_differ() {
         let a = new_api_key(Mode::Test);
         assert!(a.starts_with("kassa_test_"));
         assert_ne!(a, new_api_key(Mode::Test));
         assert!(new_api_key(Mode::Live).starts_with("kassa_live_"));
+        assert_eq!(key_last4(&a), a[a.len() - 4..]);
+        assert_eq!(key_last4("abc"), "abc");
         assert_eq!(hash("x").len(), 64);
     }
 }

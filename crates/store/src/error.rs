@@ -1,4 +1,5 @@
-//! Storage errors. Unique violations of both backends become `Conflict` in one place.
+//! Storage errors. Unique violations of both backends become `Conflict` in one place, and
+//! foreign-key violations (a referenced row deleted by a racing request) `Refused`.
 
 use kassa_core::DomainError;
 
@@ -37,6 +38,11 @@ impl From<sqlx::Error> for StoreError {
             Some(db) if db.is_unique_violation() => {
                 Self::Conflict(db.constraint().unwrap_or("unique").to_string())
             }
+            // Only a race gets here (the object was checked, then deleted by another request
+            // before this one committed): the caller's state no longer allows it, not a bug.
+            Some(db) if db.is_foreign_key_violation() => Self::Refused(DomainError::not_allowed(
+                "an object this change refers to was deleted meanwhile; read it again",
+            )),
             _ => Self::Database(e),
         }
     }

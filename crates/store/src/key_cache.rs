@@ -86,6 +86,8 @@ mod tests {
             merchant_id: merchant.id,
             key_hash: "h".into(),
             prefix: "kassa_test_abc".into(),
+            last4: None,
+            description: None,
             mode: Mode::Test,
             created_at: now,
             revoked_at: None,

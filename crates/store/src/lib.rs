@@ -10,6 +10,7 @@ mod error;
 mod key_cache;
 mod model;
 mod notify;
+mod portal;
 mod postgres;
 mod processors;
 mod rows;
@@ -24,6 +25,7 @@ pub use dialect::Backend;
 pub use error::StoreError;
 pub use model::*;
 pub use notify::Notice;
+pub use portal::*;
 pub use processors::*;
 pub use sql::SqlStore;
 pub use stores::*;
@@ -44,6 +46,7 @@ pub trait Store:
     + EventStore
     + WebhookStore
     + ProcessorStore
+    + PortalStore
 {
 }
 
@@ -57,6 +60,7 @@ impl<T> Store for T where
         + EventStore
         + WebhookStore
         + ProcessorStore
+        + PortalStore
 {
 }
 

@@ -9,8 +9,8 @@ use kassa_core::machine::{Command, Policy};
 use kassa_core::order::Order;
 use kassa_core::session::{NewSession, PaymentOutcome, Session, SessionStatus};
 use kassa_core::{
-    AttemptId, DeviceId, EnrollmentId, EventId, LocationId, MerchantId, OrderId, SessionId,
-    Timestamp,
+    ApiKeyId, AttemptId, DeviceId, EnrollmentId, EventId, LocationId, MerchantId, OrderId,
+    SessionId, Timestamp,
 };
 
 #[async_trait]
@@ -26,6 +26,17 @@ pub trait MerchantStore: Send + Sync {
     /// The live (unrevoked) key with this hash and its merchant.
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<(ApiKey, Merchant)>>;
     async fn list_api_keys(&self, merchant: MerchantId) -> Result<Vec<ApiKey>>;
+    /// The merchant's keys, newest first, revoked ones included.
+    async fn page_api_keys(&self, merchant: MerchantId, page: PageRequest) -> Result<Page<ApiKey>>;
+    /// Revokes one of the merchant's keys, at once on every node (the PostgreSQL key caches
+    /// are cleared as by `revoke_api_key`). True if the merchant has that key, revoked now or
+    /// before (a repeat is a no-op); false if it has not, whoever else may.
+    async fn revoke_merchant_api_key(
+        &self,
+        merchant: MerchantId,
+        id: ApiKeyId,
+        now: Timestamp,
+    ) -> Result<bool>;
 }
 
 #[async_trait]
@@ -37,6 +48,20 @@ pub trait PlaceStore: Send + Sync {
         merchant: MerchantId,
         page: PageRequest,
     ) -> Result<Page<Location>>;
+    /// Replaces the name and address of the merchant's location `location.id` and sets its
+    /// `updated_at`; id, merchant and `created_at` stay. Returns what is stored; `NotFound` if
+    /// the merchant has no such location.
+    async fn update_location(&self, location: &Location) -> Result<Location>;
+    /// Deletes the merchant's location with its processor mirrors (`processor_locations`).
+    /// `Refused` (not allowed, with the counts) while live devices or usable pairing codes
+    /// are assigned to it; `NotFound` if the merchant has no such location. Deleted devices
+    /// and spent codes forget it; sessions keep its id as history.
+    async fn delete_location(
+        &self,
+        merchant: MerchantId,
+        id: LocationId,
+        now: Timestamp,
+    ) -> Result<()>;
     async fn create_enrollment(&self, enrollment: &Enrollment) -> Result<()>;
     async fn get_enrollment(
         &self,

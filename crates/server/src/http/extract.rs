@@ -1,16 +1,17 @@
-//! Extractors: JSON bodies with the contract's error rules, merchant and device credentials,
-//! and paging parameters.
+//! Extractors: JSON bodies with the contract's error rules, merchant credentials (an API key
+//! or the portal's session cookie), device credentials, and paging parameters.
 
 use super::error::ApiError;
+use super::portal::session;
 use crate::secrets;
 use crate::state::AppState;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use base64::Engine;
-use kassa_store::{Device, Merchant, Mode};
+use kassa_store::{Device, Merchant};
 use serde::de::DeserializeOwned;
 
 /// The request body is read only after authentication passed (extractors run in argument
@@ -132,35 +133,46 @@ fn field_message(path: &str, message: &str) -> String {
     format!("{path}: {message}")
 }
 
-/// An authenticated merchant (API key).
+/// An authenticated merchant: an API key, or the merchant portal's session cookie.
 pub struct MerchantAuth(pub Merchant);
 
 impl FromRequestParts<AppState> for MerchantAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        authenticate_merchant(&parts.headers, state)
+        authenticate_merchant(&parts.method, &parts.headers, state)
             .await
             .map(MerchantAuth)
     }
 }
 
+/// The merchant behind the request's credentials. An `Authorization` header always wins,
+/// so API clients behave the same whatever cookies they carry; without one, the portal's
+/// session cookie counts, and for a change (`method`) it also needs the CSRF token and an
+/// `admin` user. Both kinds give the same merchant and so the same tenancy.
 pub async fn authenticate_merchant(
+    method: &Method,
     headers: &HeaderMap,
     state: &AppState,
 ) -> Result<Merchant, ApiError> {
+    if !headers.contains_key(AUTHORIZATION) {
+        if let Some(token) = session::cookie_token(headers) {
+            let merchant = session::merchant_for_cookie(state, method, headers, token).await?;
+            claimed_merchant(headers, &merchant, "the signed-in merchant")?;
+            return Ok(merchant);
+        }
+    }
+    merchant_for_key(headers, state).await
+}
+
+async fn merchant_for_key(headers: &HeaderMap, state: &AppState) -> Result<Merchant, ApiError> {
     let (username, key) = api_key(headers)?;
     let (api_key, merchant) = state
         .store
         .find_api_key(&secrets::hash(&key))
         .await?
         .ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))?;
-    let wanted = if state.is_playground() {
-        Mode::Test
-    } else {
-        Mode::Live
-    };
-    if api_key.mode != wanted {
+    if api_key.mode != session::server_mode(state) {
         return Err(ApiError::Forbidden(format!(
             "a {} key cannot be used on a {} server",
             api_key.mode.as_str(),
@@ -171,19 +183,24 @@ pub async fn authenticate_merchant(
             }
         )));
     }
-    let header = headers.get("x-merchant-id").and_then(|v| v.to_str().ok());
-    let own = merchant.id.to_string();
-    if username.as_deref().is_some_and(|u| u != own) {
+    if username.is_some_and(|u| u != merchant.id.to_string()) {
         return Err(ApiError::Forbidden(
             "the Basic username is not the API key's merchant".into(),
         ));
     }
-    if header.is_some_and(|h| !h.is_empty() && h != own) {
-        return Err(ApiError::Forbidden(
-            "x-merchant-id does not match the API key".into(),
-        ));
-    }
+    claimed_merchant(headers, &merchant, "the API key")?;
     Ok(merchant)
+}
+
+/// An `x-merchant-id` header, if sent, must name the authenticated merchant.
+fn claimed_merchant(headers: &HeaderMap, merchant: &Merchant, what: &str) -> Result<(), ApiError> {
+    let header = headers.get("x-merchant-id").and_then(|v| v.to_str().ok());
+    if header.is_some_and(|h| !h.is_empty() && h != merchant.id.to_string()) {
+        return Err(ApiError::Forbidden(format!(
+            "x-merchant-id does not match {what}"
+        )));
+    }
+    Ok(())
 }
 
 /// Reads the key from `Basic <key>`, `Basic base64(user:key)` or `Bearer <key>`.
@@ -267,7 +284,7 @@ impl FromRequestParts<AppState> for Caller {
             Some(token) if token.starts_with("kdt_") => {
                 device_for_token(state, &token).await.map(Caller::Device)
             }
-            _ => authenticate_merchant(&parts.headers, state)
+            _ => authenticate_merchant(&parts.method, &parts.headers, state)
                 .await
                 .map(Caller::Merchant),
         }

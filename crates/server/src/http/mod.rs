@@ -9,10 +9,12 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod idempotency;
+pub mod keys;
 pub mod ops;
 pub mod orders;
 pub mod params;
 pub mod places;
+pub mod portal;
 pub mod pos;
 pub mod processor_hooks;
 pub mod readers;
@@ -28,7 +30,7 @@ use axum::{Json, Router};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -52,7 +54,11 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
     modifiers(&Security),
     tags((name = "sessions"), (name = "pos", description = "Called by the POS app with its device token"),
         (name = "devices"), (name = "locations"), (name = "enrollments"), (name = "orders"),
+        (name = "keys", description = "The merchant's API keys: list, create (the key is shown once) and revoke"),
         (name = "playground", description = "Playground mode only; 404 in live mode"),
+        (name = "portal", description = "The merchant portal's sign-in. Its `kassa_portal` session cookie is accepted \
+            wherever `merchant` is, when there is no `Authorization` header (which always wins), with the API key's tenancy; \
+            every POST, PUT, PATCH and DELETE made with it needs `X-CSRF-Token`, and a `viewer` may only read (`403 FORBIDDEN`)"),
         (name = "processors", description = "Card processors' callbacks (Stripe's webhooks), authenticated by the processor's signature"),
         (name = "webhooks", description = "Endpoints, the delivery log, the event feed and replay. Deliveries are signed \
             per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`)"))
@@ -84,6 +90,13 @@ impl Modify for Security {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "portal",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                portal::session::COOKIE_NAME,
+                "The portal's session cookie from `POST /portal/api/login`; changes also need `X-CSRF-Token`",
+            ))),
+        );
     }
 }
 
@@ -100,6 +113,8 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(dev::routes())
         .merge(webhooks::routes())
         .merge(events::routes())
+        .merge(portal::routes())
+        .merge(keys::routes())
         .merge(crate::stream::routes())
         .split_for_parts()
 }

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_location, list_locations))
-        .routes(routes!(get_location))
+        .routes(routes!(get_location, update_location, delete_location))
         .routes(routes!(create_enrollment, list_enrollments))
         .routes(routes!(delete_enrollment))
 }
@@ -35,6 +35,14 @@ pub async fn create_location(
     MerchantAuth(merchant): MerchantAuth,
     JsonBody(body): JsonBody<CreateLocation>,
 ) -> Result<(StatusCode, Json<Location>), ApiError> {
+    check_location(&body)?;
+    let location = stored_location(LocationId::new(), merchant.id, body, state.now());
+    state.store.create_location(&location).await?;
+    Ok((StatusCode::CREATED, Json(Location::from(&location))))
+}
+
+/// Every broken rule of a location body, each naming its field.
+fn check_location(body: &CreateLocation) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     if body.name.trim().is_empty() {
         errors.push("name: must not be empty".to_string());
@@ -57,13 +65,23 @@ pub async fn create_location(
     {
         errors.push("country: must be an ISO 3166-1 alpha-2 code such as SE".into());
     }
-    if !errors.is_empty() {
-        return Err(ApiError::BadValue(errors));
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(ApiError::BadValue(errors)),
     }
-    let now = state.now();
-    let location = kassa_store::Location {
-        id: LocationId::new(),
-        merchant_id: merchant.id,
+}
+
+/// The record a checked body describes. `created_at` is only kept on insert: an update
+/// keeps the stored one and moves `updated_at`.
+fn stored_location(
+    id: LocationId,
+    merchant: kassa_core::MerchantId,
+    body: CreateLocation,
+    now: kassa_core::Timestamp,
+) -> kassa_store::Location {
+    kassa_store::Location {
+        id,
+        merchant_id: merchant,
         name: body.name,
         street_address: body.street_address,
         street_address2: body.street_address2,
@@ -72,9 +90,7 @@ pub async fn create_location(
         country: body.country,
         created_at: now,
         updated_at: now,
-    };
-    state.store.create_location(&location).await?;
-    Ok((StatusCode::CREATED, Json(Location::from(&location))))
+    }
 }
 
 #[utoipa::path(get, path = "/ipp/v1/locations", tag = "locations", params(kassa_api::page::PageQuery),
@@ -96,13 +112,68 @@ pub async fn get_location(
     MerchantAuth(merchant): MerchantAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Location>, ApiError> {
-    let id: LocationId = id.parse().map_err(|_| ApiError::not_found("location"))?;
     let location = state
         .store
-        .get_location(merchant.id, id)
+        .get_location(merchant.id, location_id(&id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("location"))?;
     Ok(Json(Location::from(&location)))
+}
+
+/// Replace a location's name and address.
+///
+/// The body is the create body and is checked the same way. This is a replacement, unlike
+/// the patching `PUT` of devices and webhook endpoints: an optional field left out is
+/// cleared. Devices, sessions and pairing codes at the location are unaffected. A Stripe
+/// Terminal location that Kassa created for it keeps the old name and address at Stripe.
+#[utoipa::path(put, path = "/ipp/v1/locations/{id}", tag = "locations", params(("id" = Uuid, Path)),
+    request_body = CreateLocation,
+    responses((status = 200, body = Location), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("merchant" = [])))]
+pub async fn update_location(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<CreateLocation>,
+) -> Result<Json<Location>, ApiError> {
+    let id = location_id(&id)?;
+    check_location(&body)?;
+    let location = stored_location(id, merchant.id, body, state.now());
+    let stored = state
+        .store
+        .update_location(&location)
+        .await
+        .map_err(ApiError::missing("location"))?;
+    Ok(Json(Location::from(&stored)))
+}
+
+/// Delete a location.
+///
+/// `409 NOT_ALLOWED` while devices are assigned to it or pending (unexpired) pairing codes
+/// would place new devices there; the message gives both counts. Move or delete the devices
+/// and cancel the codes first: nothing is cancelled or moved on the merchant's behalf.
+/// Deleted devices and used or expired codes then show `location_id: null`; sessions keep
+/// the id of the location they were taken at. Kassa forgets its Stripe Terminal location
+/// mirror; the location object at Stripe is left as it is.
+#[utoipa::path(delete, path = "/ipp/v1/locations/{id}", tag = "locations", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("merchant" = [])))]
+pub async fn delete_location(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .delete_location(merchant.id, location_id(&id)?, state.now())
+        .await
+        .map_err(ApiError::missing("location"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A path id that is not a UUID names no location: `404`, like an unknown one.
+fn location_id(raw: &str) -> Result<LocationId, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found("location"))
 }
 
 /// Create a one-time pairing code (`ABCDE-FGHJK`) for a POS device.

@@ -10,6 +10,7 @@ mod merchants;
 mod orders;
 mod payments;
 mod places;
+mod portal;
 mod queue;
 mod quick_create;
 mod session_tx;

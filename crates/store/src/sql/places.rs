@@ -4,9 +4,9 @@ use super::{page_clause, Arg, Sql, SqlStore};
 use crate::model::*;
 use crate::rows::{ms, EnrollmentRow, LocationRow};
 use crate::stores::PlaceStore;
-use crate::Result;
+use crate::{Result, StoreError};
 use async_trait::async_trait;
-use kassa_core::{EnrollmentId, LocationId, MerchantId, Timestamp};
+use kassa_core::{DomainError, EnrollmentId, LocationId, MerchantId, Timestamp};
 
 const LOCATION_COLUMNS: &str = "id, merchant_id, name, street_address, street_address2, \
     postal_code, city, country, created_at, updated_at";
@@ -56,6 +56,70 @@ impl PlaceStore for SqlStore {
             Location::try_from(r)
         })
         .await
+    }
+
+    #[tracing::instrument(skip_all, fields(location.id = %l.id))]
+    async fn update_location(&self, l: &Location) -> Result<Location> {
+        let sql = format!(
+            "UPDATE locations SET name = $1, street_address = $2, street_address2 = $3, \
+             postal_code = $4, city = $5, country = $6, updated_at = $7 \
+             WHERE id = $8 AND merchant_id = $9 RETURNING {LOCATION_COLUMNS}"
+        );
+        let row: Option<LocationRow> = sqlx::query_as(&sql)
+            .bind(&l.name)
+            .bind(l.street_address.as_deref())
+            .bind(l.street_address2.as_deref())
+            .bind(l.postal_code.as_deref())
+            .bind(l.city.as_deref())
+            .bind(l.country.as_deref())
+            .bind(ms(l.updated_at))
+            .bind(l.id.to_string())
+            .bind(l.merchant_id.to_string())
+            .fetch_optional(&self.write)
+            .await?;
+        row.map(Location::try_from)
+            .transpose()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Locks the location row first. Whatever puts a device, a code or a processor mirror at
+    /// a location checks the row's key (the foreign keys) and so waits for this transaction;
+    /// once it commits the row is gone and such a write fails instead of slipping in. A write
+    /// that got there first holds the key until it commits, and is then counted.
+    #[tracing::instrument(skip_all, fields(location.id = %id))]
+    async fn delete_location(
+        &self,
+        merchant: MerchantId,
+        id: LocationId,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let sql = format!(
+            "SELECT id FROM locations WHERE id = $1 AND merchant_id = $2{}",
+            self.backend.for_update()
+        );
+        let found: Option<(String,)> = sqlx::query_as(&sql)
+            .bind(id.to_string())
+            .bind(merchant.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        found.ok_or(StoreError::NotFound)?;
+        refuse_while_in_use(&mut tx, id, now).await?;
+        // Deleted devices and spent codes only remember the location; they let it go so the
+        // row can go. Sessions copy the id without a foreign key and keep it as history.
+        for forget in [
+            "UPDATE devices SET location_id = NULL WHERE location_id = $1",
+            "UPDATE enrollments SET location_id = NULL WHERE location_id = $1",
+            "DELETE FROM processor_locations WHERE location_id = $1",
+            "DELETE FROM locations WHERE id = $1",
+        ] {
+            sqlx::query(forget)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn create_enrollment(&self, e: &Enrollment) -> Result<()> {
@@ -130,6 +194,40 @@ impl PlaceStore for SqlStore {
         .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// `Refused` while live devices or usable pairing codes (pending, unexpired) are assigned to
+/// the location: a code is a device to be, and cancelling it behind the merchant's back would
+/// strand the clerk about to type it. The message gives both counts, so the merchant knows
+/// what to move, delete or cancel first.
+async fn refuse_while_in_use(tx: &mut Tx<'_>, id: LocationId, now: Timestamp) -> Result<()> {
+    let (devices,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM devices WHERE location_id = $1 AND deleted_at IS NULL",
+    )
+    .bind(id.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let (codes,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM enrollments \
+         WHERE location_id = $1 AND status = 'PENDING' AND expires_at > $2",
+    )
+    .bind(id.to_string())
+    .bind(ms(now))
+    .fetch_one(&mut **tx)
+    .await?;
+    if devices == 0 && codes == 0 {
+        return Ok(());
+    }
+    let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    Err(DomainError::not_allowed(format!(
+        "the location has {} and {} assigned to it; move or delete the devices and cancel \
+         the enrollments first",
+        plural(devices, "device", "devices"),
+        plural(codes, "pending enrollment", "pending enrollments"),
+    ))
+    .into())
 }
 
 impl SqlStore {

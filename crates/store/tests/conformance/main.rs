@@ -3,6 +3,8 @@
 
 mod fixtures;
 mod keys;
+mod places;
+mod portal;
 mod processor_records;
 mod processors;
 mod races;

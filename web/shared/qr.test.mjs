@@ -1,4 +1,4 @@
-// Tests for the POS's own QR encoder. Run with `node --test web/pos/`.
+// Tests for the shared QR encoder (web POS receipts, portal pairing codes). Run with `node --test web/`.
 //
 // Always run: comparison with matrices produced by an independent encoder (the
 // `qrcode` npm package, captured once below) plus structural checks.

@@ -1,5 +1,5 @@
-// Minimal QR Code encoder (ISO/IEC 18004), written for the Kassa web POS so the
-// app has no third-party runtime code. Byte mode only (UTF-8), error
+// Minimal QR Code encoder (ISO/IEC 18004), written for Kassa's web POS and portal so the
+// apps have no third-party runtime code. Byte mode only (UTF-8), error
 // correction levels L/M/Q/H, versions 1–40, automatic or fixed mask.
 //
 // The algorithm follows the standard closely (and the well-known structure of

@@ -1,4 +1,5 @@
-// Formatting and human labels. Amounts on the wire are integer minor units;
+// Formatting and human labels, shared by the web POS and the merchant portal. Amounts on
+// the wire are integer minor units;
 // the number of decimals comes from Intl so JPY (0), EUR (2), KWD (3)… all
 // render correctly without a hand-kept table.
 
@@ -36,6 +37,38 @@ export function minorToDecimal(minor, exponent) {
     digits = `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
   }
   return (neg ? '-' : '') + digits;
+}
+
+/**
+ * The inverse of minorToDecimal for what a person types ("12.5", "1 234,50", "100"): an
+ * integer number of minor units, or null when the text is not an amount in that currency
+ * (too many decimals, letters, empty). Parsed as a string, so 0.1 + 0.2 troubles never arise.
+ */
+export function decimalToMinor(text, currency) {
+  const exp = currencyExponent(currency);
+  let s = String(text ?? '').trim().replace(/[\s\u00a0\u202f']/g, '');
+  if (!s) return null;
+  const neg = s.startsWith('-');
+  if (neg) s = s.slice(1);
+  if (!/^[\d.,]+$/.test(s)) return null;
+  // The last "." or "," is the decimal mark when 1..exp digits follow it, except that three
+  // digits in a currency with fewer decimals mean a thousands group ("1,234" dollars).
+  const last = Math.max(s.lastIndexOf('.'), s.lastIndexOf(','));
+  let int = s, frac = '';
+  if (last >= 0) {
+    const tail = s.slice(last + 1);
+    if (tail.length >= 1 && tail.length <= exp && (tail.length !== 3 || exp === 3)) {
+      int = s.slice(0, last);
+      frac = tail;
+    } else if (tail.length !== 3) {
+      return null;
+    }
+  }
+  if (!/^(\d+|\d{1,3}(?:[.,]\d{3})+)$/.test(int)) return null;
+  const digits = int.replace(/[.,]/g, '');
+  const minor = BigInt(digits) * 10n ** BigInt(exp) + BigInt(frac.padEnd(exp, '0') || '0');
+  const n = Number(neg ? -minor : minor);
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 export function formatMoney(minor, currency) {
@@ -98,6 +131,26 @@ export function formatDateTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
   return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+}
+
+/** Date and time to the second, in the browser's zone: for timelines and logs. */
+export function formatTimestamp(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' }).format(d);
+}
+
+/** "just now", "5 min ago", "3 h ago", else the date: how recent a last-seen time is. */
+export function formatAgo(iso, now = Date.now()) {
+  if (!iso) return '';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return String(iso);
+  const s = Math.round((now - t) / 1000);
+  if (s < 45) return 'just now';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return formatDateTime(iso);
 }
 
 /** "4:05" for a number of milliseconds (never negative). */
