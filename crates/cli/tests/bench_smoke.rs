@@ -1,6 +1,7 @@
 //! CI smoke of `kassa bench`: starts `kassa serve` (playground, a fresh SQLite file, port 0),
 //! runs every available scenario for 2 seconds and checks only that the harness printed its
-//! JSON line with no errors. Benchmarks are not tests: no timing is asserted here.
+//! JSON line with no errors. Benchmarks are not tests: no timing is asserted here. The `phone`
+//! scenario gets a server of its own, configured with Stripe at the fake the bench starts.
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -31,10 +32,11 @@ impl Drop for TempDir {
     }
 }
 
-/// Starts the server and reads the demo API key (stdout) and the bound address (the
-/// "kassa is serving" log line on stderr).
-fn start_server() -> Server {
-    let dir = std::env::temp_dir().join(format!("kassa-bench-smoke-{}", std::process::id()));
+/// Starts the server with `env` added and reads the demo API key (stdout) and the bound
+/// address (the "kassa is serving" log line on stderr). `name` keeps each test's database
+/// apart.
+fn start_server(name: &str, env: &[(&str, &str)]) -> Server {
+    let dir = std::env::temp_dir().join(format!("kassa-bench-smoke-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let db_url = format!("sqlite://{}/kassa.db?mode=rwc", dir.display());
     let mut child = Command::new(KASSA)
@@ -44,6 +46,7 @@ fn start_server() -> Server {
         .env("KASSA_MODE", "playground")
         .env("KASSA_LOG", "info")
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -127,11 +130,36 @@ fn bench(server: &Server, scenario: &str, extra: &[&str]) -> Value {
 
 #[test]
 fn every_available_scenario_runs_and_reports() {
-    let server = start_server();
+    let server = start_server("all", &[]);
     let create = bench(&server, "create", &["--ceiling"]);
     assert!(create["ceiling_per_s"].as_f64().unwrap() > 0.0);
     assert!(create["ratio"].as_f64().is_some());
     bench(&server, "lifecycle", &["--rate", "50"]);
     bench(&server, "push", &[]);
     bench(&server, "webhooks", &[]);
+}
+
+/// A test key the fake accepts; it never leaves 127.0.0.1.
+const STRIPE_KEY: &str = "sk_test_kassa_bench_smoke";
+
+#[test]
+fn the_phone_scenario_runs_against_its_fake_stripe() {
+    // The server needs the fake's address before the bench starts the fake there: take a free
+    // port and let it go (another process could take it in between; none does in CI).
+    let fake = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let base = format!("http://{fake}");
+    let server = start_server(
+        "phone",
+        &[
+            ("KASSA_STRIPE_SECRET_KEY", STRIPE_KEY),
+            ("KASSA_STRIPE_API_BASE", &base),
+        ],
+    );
+    let args = ["--fake-stripe", &fake, "--stripe-secret-key", STRIPE_KEY];
+    bench(&server, "phone", &args);
+    bench(&server, "phone", &[&args[..], &["--rate", "20"]].concat());
 }

@@ -66,7 +66,7 @@ impl RecordedRequest {
     }
 }
 
-/// A running fake Stripe on 127.0.0.1. Cheap to clone; the server stops when the last
+/// A running fake Stripe on loopback (127.0.0.1). Cheap to clone; the server stops when the last
 /// clone is dropped.
 #[derive(Clone)]
 pub struct FakeStripe {
@@ -86,29 +86,42 @@ impl Drop for ServerTask {
 impl FakeStripe {
     /// Binds 127.0.0.1 on a free port and starts serving.
     pub async fn start(config: FakeConfig) -> FakeStripe {
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start_on(any_port, config)
+            .await
+            .expect("start-up: bind 127.0.0.1:0 for the fake Stripe")
+    }
+
+    /// Binds `addr` and starts serving: for a client started before the fake (a server
+    /// given `api_base` up front, as `kassa bench` does), which must know the port in
+    /// advance. Only loopback addresses are accepted: the fake checks a secret key in the
+    /// clear and must never be reachable from another machine.
+    pub async fn start_on(addr: SocketAddr, config: FakeConfig) -> std::io::Result<FakeStripe> {
+        if !addr.ip().is_loopback() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the fake Stripe only listens on loopback, not on {addr}"),
+            ));
+        }
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             objects: Mutex::new(Objects::default()),
             protocol: Mutex::new(Protocol::default()),
             hooks: Hooks::start(config.webhook_secret, config.webhook_url),
             secret_key: config.secret_key,
         });
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("start-up: bind 127.0.0.1:0 for the fake Stripe");
-        let addr = listener
-            .local_addr()
-            .expect("start-up: a bound listener has an address");
         let app = router(shared.clone());
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "fake Stripe server stopped");
             }
         });
-        FakeStripe {
+        Ok(FakeStripe {
             shared,
             addr,
             _server: Arc::new(ServerTask(server.abort_handle())),
-        }
+        })
     }
 
     /// `http://127.0.0.1:PORT`, to use in place of `https://api.stripe.com`.
@@ -232,5 +245,41 @@ impl FakeStripe {
             .into_iter()
             .filter(|r| r.method == "POST" && r.header("idempotency-key").is_none())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> FakeConfig {
+        FakeConfig {
+            secret_key: "sk_test_start_on".into(),
+            webhook_secret: "whsec_start_on".into(),
+            webhook_url: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn start_on_serves_on_the_address_given_and_only_on_loopback() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let busy = FakeStripe::start_on(addr, config()).await;
+        assert!(busy.is_err(), "a port in use is an error, not a panic");
+        drop(taken);
+
+        let fake = FakeStripe::start_on(addr, config()).await.unwrap();
+        assert_eq!(fake.base_url(), format!("http://{addr}"));
+        let answer = reqwest::Client::new()
+            .get(format!("{}/v1/payment_intents/pi_missing", fake.base_url()))
+            .bearer_auth("sk_test_start_on")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 404);
+
+        let open = SocketAddr::from(([0, 0, 0, 0], 0));
+        let refused = FakeStripe::start_on(open, config()).await.err().unwrap();
+        assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
     }
 }

@@ -1,5 +1,6 @@
-//! The few merchant and playground calls the scenarios make, and how a failed call is named
-//! in the error table: the HTTP status with the contract's error code, or the transport error.
+//! The few merchant, playground and device calls the scenarios make, and how a failed call is
+//! named in the error table: the HTTP status with the contract's error code, or the transport
+//! error.
 
 use anyhow::Context;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
@@ -26,7 +27,8 @@ impl Failure {
     }
 }
 
-/// A simulated device: its id and the bearer token it authenticates with.
+/// A device the bench drives (a simulated one, or a phone it paired): its id and the bearer
+/// token it authenticates with.
 #[derive(Debug, Clone)]
 pub struct SimDevice {
     pub id: String,
@@ -102,17 +104,27 @@ impl Api {
         let v = self
             .send(self.post("/ipp/v1/dev/devices").json(&body))
             .await?;
-        let field = |path: &[&str]| {
-            path.iter()
-                .try_fold(&v, |v, k| v.get(k))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| Failure::new(format!("device response without {}", path.join("."))))
-        };
-        Ok(SimDevice {
-            id: field(&["id"])?,
-            token: field(&["credentials", "bearer_token"])?,
-        })
+        device_of(&v)
+    }
+
+    /// A one-time pairing code, as the merchant makes one for a new till.
+    pub async fn enrollment_code(&self) -> Result<String, Failure> {
+        let body = json!({"metadata": {"bench": "true"}});
+        let v = self
+            .send(self.post("/ipp/v1/enrollments").json(&body))
+            .await?;
+        v["enrollment_code"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| Failure::new("enrollment response without enrollment_code"))
+    }
+
+    /// Registers an iPhone (Tap to Pay) with `code`, as its app would. The server allows 10
+    /// registrations a minute per client address: expect `429 RATE_LIMITED` beyond that.
+    pub async fn register_phone(&self, code: &str, name: &str) -> Result<SimDevice, Failure> {
+        let body = json!({"enrollment_code": code, "platform": "IOS", "name": name});
+        let v = self.send(self.post("/ipp/v1/devices").json(&body)).await?;
+        device_of(&v)
     }
 
     /// Creates a session on `device`; returns its id.
@@ -140,6 +152,43 @@ impl Api {
         match (session["status"].as_str(), session["order_id"].as_str()) {
             (Some("FINALIZED"), Some(_)) => Ok(()),
             _ => Err(Failure::new("tap did not finalize with an order")),
+        }
+    }
+
+    /// The device picks card (its bearer token replaces the merchant's default
+    /// `Authorization`): `CREATED` → `ACTIVE`. Returns the PaymentIntent the server
+    /// prepared at its card processor, if it uses one (a phone on a server with Stripe).
+    pub async fn choose_card(
+        &self,
+        device: &SimDevice,
+        id: &str,
+    ) -> Result<Option<String>, Failure> {
+        let url = format!("{}/ipp/v1/sessions/{id}/payment", self.base);
+        let body = json!({"payment_method": "CARD_TAP"});
+        let v = self
+            .send(self.http.put(url).bearer_auth(&device.token).json(&body))
+            .await?;
+        match v["status"].as_str() {
+            Some("ACTIVE") => Ok(v["processor"]["payment_intent"].as_str().map(Into::into)),
+            _ => Err(Failure::new("payment answered without an ACTIVE session")),
+        }
+    }
+
+    /// The device reports its payment (`{"processor": …}`); the session must end FINALIZED.
+    pub async fn finalize(
+        &self,
+        device: &SimDevice,
+        id: &str,
+        payment: Value,
+    ) -> Result<(), Failure> {
+        let body = json!({"attempt_id": uuid::Uuid::new_v4(), "payment": payment});
+        let path = format!("/ipp/v1/sessions/{id}/finalize");
+        let v = self
+            .send(self.post(&path).bearer_auth(&device.token).json(&body))
+            .await?;
+        match (v["result"].as_str(), v["session"]["status"].as_str()) {
+            (Some("SUCCEEDED"), Some("FINALIZED")) => Ok(()),
+            _ => Err(Failure::new("finalize did not succeed")),
         }
     }
 
@@ -187,4 +236,19 @@ impl Api {
         }
         serde_json::from_slice(&bytes).map_err(|_| Failure::new("response is not JSON"))
     }
+}
+
+/// A device answer (`201` from either registration) as the id and token the bench keeps.
+fn device_of(v: &Value) -> Result<SimDevice, Failure> {
+    let field = |path: &[&str]| {
+        path.iter()
+            .try_fold(v, |v, k| v.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| Failure::new(format!("device response without {}", path.join("."))))
+    };
+    Ok(SimDevice {
+        id: field(&["id"])?,
+        token: field(&["credentials", "bearer_token"])?,
+    })
 }

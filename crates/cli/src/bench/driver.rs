@@ -3,7 +3,7 @@
 //! returns the latency of its measured step; everything else here is the same for all.
 
 use super::api::{Api, Failure, SimDevice};
-use super::{create, lifecycle, push, webhooks, Scenario};
+use super::{create, lifecycle, phone, push, webhooks, Scenario};
 use futures::StreamExt;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -161,6 +161,7 @@ async fn once(
         Scenario::Lifecycle => lifecycle::once(api, slot, rec).await,
         Scenario::Push => push::once(api, slot, rec).await,
         Scenario::Webhooks => webhooks::once(api, slot, rec).await,
+        Scenario::Phone => phone::once(api, slot, rec).await,
     }
 }
 

@@ -12,12 +12,14 @@ mod ceiling;
 mod create;
 mod driver;
 mod lifecycle;
+mod phone;
 mod push;
 mod report;
 mod webhooks;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 #[derive(Args, Debug, Clone)]
@@ -61,6 +63,13 @@ pub struct BenchArgs {
     /// The server's process id, to report its resident memory (VmRSS, VmHWM).
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// `phone`: where the bench starts its fake Stripe (loopback only). The server must run
+    /// with `KASSA_STRIPE_API_BASE=http://<this address>`.
+    #[arg(long)]
+    pub fake_stripe: Option<SocketAddr>,
+    /// `phone`: the server's Stripe test key (`sk_test_…`), the one the fake accepts.
+    #[arg(long, env = "KASSA_STRIPE_SECRET_KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +82,9 @@ pub enum Scenario {
     Push,
     /// Create → its `ipp.session.created` webhook arriving at a local receiver.
     Webhooks,
+    /// A card sale on a phone through Stripe (a fake the bench runs) against the same sale
+    /// on a simulated device, step by step: create, payment CARD_TAP, finalize.
+    Phone,
 }
 
 impl Scenario {
@@ -82,6 +94,7 @@ impl Scenario {
             Self::Lifecycle => "lifecycle",
             Self::Push => "push",
             Self::Webhooks => "webhooks",
+            Self::Phone => "phone",
         }
     }
 }
@@ -94,6 +107,10 @@ pub async fn run(args: BenchArgs, configured_db: &str) -> anyhow::Result<()> {
     if args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
         bail!("--rate must be a positive number of operations per second");
     }
+    let stripe = match args.scenario {
+        Scenario::Phone => Some(stripe_args(&args)?),
+        _ => None,
+    };
     let db = args.database_url.clone().unwrap_or(configured_db.into());
     let backend = args
         .backend_label
@@ -119,6 +136,10 @@ pub async fn run(args: BenchArgs, configured_db: &str) -> anyhow::Result<()> {
         _ => None,
     };
     let slots = driver::setup(&api, args.scenario, devices, args.concurrency).await?;
+    if let Some((addr, key)) = &stripe {
+        eprintln!("bench phone: fake Stripe on {addr}; pairing {devices} phones");
+        phone::setup(&api, *addr, key, &slots).await?;
+    }
     eprintln!(
         "bench {}: {} for {:?} ({})",
         args.scenario.name(),
@@ -152,8 +173,28 @@ pub async fn run(args: BenchArgs, configured_db: &str) -> anyhow::Result<()> {
         load_before,
         load_after,
     };
+    if args.scenario == Scenario::Phone {
+        phone::print_adapter_cost(&summary.outcome.steps);
+    }
     summary.print();
     Ok(())
+}
+
+/// The phone scenario's fake Stripe address and key; it pairs one phone per worker, because
+/// the server pairs only 10 devices a minute per client address.
+fn stripe_args(args: &BenchArgs) -> anyhow::Result<(SocketAddr, String)> {
+    if args.devices.is_some() {
+        bail!(
+            "--scenario phone uses one phone and one simulated device per worker: drop --devices"
+        );
+    }
+    let (Some(addr), Some(key)) = (args.fake_stripe, args.stripe_secret_key.clone()) else {
+        bail!(
+            "--scenario phone needs --fake-stripe 127.0.0.1:PORT and the server's Stripe test key \
+             (--stripe-secret-key or KASSA_STRIPE_SECRET_KEY)"
+        );
+    };
+    Ok((addr, key))
 }
 
 fn backend_of(url: &str) -> &'static str {
