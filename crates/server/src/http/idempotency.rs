@@ -99,6 +99,13 @@ fn fingerprint(method: &Method, uri: &axum::http::Uri, body: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
+/// Put in its answer's extensions by a handler whose answer shows a credential once (a new
+/// API key): such an answer is not kept for replay, because keeping it would store the
+/// credential itself, which Kassa keeps only hashed. A retry with the same key runs again and
+/// issues another credential; the first one shows in the list and can be revoked.
+#[derive(Debug, Clone, Copy)]
+pub struct ShownOnce;
+
 /// Stores the answer, unless it was a server error: then nothing was done and a retry may run.
 async fn finish(
     state: &AppState,
@@ -111,7 +118,7 @@ async fn finish(
         return ApiError::Internal("could not buffer response".into()).into_response();
     };
     let store = &state.store;
-    let saved = if parts.status.is_server_error() {
+    let saved = if parts.status.is_server_error() || parts.extensions.get::<ShownOnce>().is_some() {
         store.release_idempotency_key(merchant, key).await
     } else {
         let headers = parts

@@ -4,10 +4,12 @@
 
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth, Params};
+use super::idempotency::ShownOnce;
 use super::params::page_body;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use kassa_api::keys::{ApiKey, CreateApiKey};
 use kassa_api::page::PageBody;
@@ -43,7 +45,9 @@ pub async fn list_api_keys(
 /// Create an API key of the merchant's mode.
 ///
 /// The key (`api_key`, `kassa_test_…` or `kassa_live_…`) is in this response only: Kassa
-/// stores its hash. It works at once, beside the merchant's other keys.
+/// stores its hash. It works at once, beside the merchant's other keys. This answer is not
+/// kept for `Idempotency-Key` replays (that would store the key): a retry issues another key,
+/// and an unused one can be revoked.
 #[utoipa::path(post, path = "/ipp/v1/api-keys", tag = "keys", request_body = CreateApiKey,
     responses((status = 201, body = ApiKey), (status = 400, body = ErrorBody)),
     security(("merchant" = [])))]
@@ -51,11 +55,12 @@ pub async fn create_api_key(
     State(state): State<AppState>,
     MerchantAuth(merchant): MerchantAuth,
     JsonBody(body): JsonBody<CreateApiKey>,
-) -> Result<(StatusCode, Json<ApiKey>), ApiError> {
+) -> Result<(StatusCode, Extension<ShownOnce>, Json<ApiKey>), ApiError> {
     let description = description(body.description)?;
     let store = state.store.as_ref();
     let (record, key) = crate::seed::issue_key(store, &merchant, description, state.now()).await?;
-    Ok((StatusCode::CREATED, Json(ApiKey::new(&record, Some(key)))))
+    let key = Json(ApiKey::new(&record, Some(key)));
+    Ok((StatusCode::CREATED, Extension(ShownOnce), key))
 }
 
 /// Revoke an API key.

@@ -170,3 +170,38 @@ both_backends!(openapi_describes_the_key_routes, |app| {
         }
     }
 });
+
+both_backends!(a_new_key_is_never_kept_for_an_idempotent_replay, |app| {
+    let post = || {
+        app.merchant(reqwest::Method::POST, KEYS)
+            .header("Idempotency-Key", "key-for-the-till")
+            .json(&json!({"description": "till"}))
+    };
+    let (status, first) = send(post()).await;
+    let (again, second) = send(post()).await;
+    assert_eq!((status, again), (201, 201), "{first} {second}");
+    // Replaying would mean storing the key in the clear; the retry issues another one.
+    assert_ne!(first["api_key"], second["api_key"]);
+    assert!(first["api_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("kassa_test_"));
+    let merchant = app.merchant_id.parse().unwrap();
+    let claim = app
+        .state
+        .store
+        .claim_idempotency_key(
+            merchant,
+            "key-for-the-till",
+            "x",
+            app.state.now(),
+            app.state.now() - chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        claim,
+        kassa_store::IdempotencyClaim::Claimed,
+        "nothing was stored under the key"
+    );
+});
