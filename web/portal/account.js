@@ -1,5 +1,5 @@
-// Account: who is signed in, the merchant, the server's mode and the card processor as far as
-// the API shows it, links to the API description and the web POS, sign-out.
+// Account: who is signed in, the merchant, the server's mode, the card processors
+// (GET /ipp/v1/processors), links to the API description and the web POS.
 
 import { h, pageHeader, section, loading, idText, swap, badge, labelize } from './ui.js';
 
@@ -8,23 +8,17 @@ export function render(ctx, route, scope) {
   const processor = h('div', { testid: 'processor-status' }, loading());
 
   (async () => {
-    if (ctx.playground) {
-      swap(processor, processorFacts('Simulated (playground)', 'ok',
-        'Card taps are simulated: no money moves. Simulate any outcome from a session’s page, or with POST /ipp/v1/dev/sessions/{id}/simulate-tap.'));
+    let list;
+    try {
+      list = (await ctx.api.processors()).processors || [];
+    } catch (e) {
+      if (scope.alive) swap(processor, processorFacts('Unknown', 'neutral', `The status could not be read: ${e.message}`));
       return;
     }
-    // No route reports the processor's configuration: say what the sessions show.
-    let seen = null;
-    try {
-      const page = await ctx.api.sessions.list({ page_size: 100 });
-      seen = page.content.find((s) => s.processor?.name)?.processor.name || null;
-    } catch { /* shown as not visible */ }
     if (!scope.alive) return;
-    swap(processor, seen
-      ? processorFacts(seen === 'stripe' ? 'Stripe' : labelize(seen), 'ok',
-        'Recent sessions were paid through this processor.')
-      : processorFacts('Not visible yet', 'neutral',
-        'No recent session went through a card processor, and Kassa does not report its processor settings over the API. Once a card payment is taken, it shows here.'));
+    swap(processor, list.length
+      ? h('div', {}, list.map(processorCard))
+      : processorFacts('None', 'bad', 'No card processor is configured: card payments are refused. Set KASSA_STRIPE_SECRET_KEY (see docs/stripe.md).'));
   })();
 
   return h('div', { 'data-title': 'Account', testid: 'page-account' },
@@ -42,6 +36,22 @@ export function render(ctx, route, scope) {
     section('Developers', h('ul', { class: 'links' },
       h('li', {}, h('a', { href: '/openapi.json' }, 'API description (OpenAPI)'), h('span', { class: 'muted' }, ' · every route the portal uses is public')),
       h('li', {}, h('a', { href: '/pos' }, 'Web POS'), h('span', { class: 'muted' }, ' · pair it from Devices')))));
+}
+
+// One processor as the server reports it (`GET /ipp/v1/processors`): never a secret.
+function processorCard(p) {
+  if (p.name === 'simulated') {
+    return processorFacts('Simulated (playground)', 'ok',
+      'Card taps are simulated: no money moves. Simulate any outcome from a session’s page, or with POST /ipp/v1/dev/sessions/{id}/simulate-tap.');
+  }
+  const facts = h('dl', { class: 'facts' },
+    h('dt', {}, 'Mode'), h('dd', {}, p.mode === 'live' ? 'Live (real money)' : 'Test'),
+    h('dt', {}, 'Takes cards on'), h('dd', {}, p.devices),
+    p.api_version ? [h('dt', {}, 'API version'), h('dd', {}, p.api_version)] : null,
+    p.webhooks == null ? null : [h('dt', {}, 'Webhooks'), h('dd', { testid: 'processor-webhooks' },
+      p.webhooks ? 'Verified (signing secret set)' : 'Not configured: results arrive by polling')],
+    h('dt', {}, 'Connected account'), h('dd', {}, p.account || 'None (the platform account)'));
+  return h('div', {}, h('p', { class: 'processor-name' }, badge(labelize(p.name), 'ok', { testid: 'processor-name' })), facts);
 }
 
 function processorFacts(name, kind, text) {

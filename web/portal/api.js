@@ -45,6 +45,7 @@ export function createPortalApi({ onUnauthorized }) {
     // already expired session is signed out all the same.
     logout: () => request('POST', '/portal/api/logout', undefined, { handle401: false }),
 
+    processors: () => get('/ipp/v1/processors'),
     sessions: {
       list: (params) => get('/ipp/v1/sessions', params),
       get: (id, params) => get(`/ipp/v1/sessions/${enc(id)}`, params),

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod order;
 pub mod page;
 pub mod portal;
+pub mod processor;
 pub mod session;
 pub mod time;
 pub mod webhook;

@@ -17,6 +17,7 @@ pub mod places;
 pub mod portal;
 pub mod pos;
 pub mod processor_hooks;
+pub mod processors;
 pub mod readers;
 pub mod sessions;
 pub mod ui;
@@ -108,6 +109,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(devices::routes())
         .merge(readers::routes())
         .merge(processor_hooks::routes())
+        .merge(processors::routes())
         .merge(places::routes())
         .merge(orders::routes())
         .merge(dev::routes())

@@ -8,6 +8,7 @@ mod harness;
 mod keys;
 mod locations;
 mod portal_auth;
+mod processors;
 mod refusals;
 mod sessions;
 mod stream;

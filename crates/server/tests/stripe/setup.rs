@@ -163,3 +163,27 @@ both_backends!(
         );
     }
 );
+
+both_backends!(the_processor_status_names_stripe_and_never_a_secret, |s| {
+    let (status, body) = s.call(Method::GET, "/ipp/v1/processors", None).await;
+    assert_eq!(status, 200, "{body}");
+    let want = json!({"processors": [{"name": "stripe", "mode": "live",
+        "devices": "native POS apps (Tap to Pay, mobile readers) and registered readers",
+        "api_version": "2023-08-16", "webhooks": true}]});
+    assert_eq!(body, want, "live mode has no simulated processor");
+    let merchant = s.app.merchant_id.parse().unwrap();
+    let now = s.app.state.now();
+    s.app
+        .state
+        .store
+        .set_processor_account(merchant, "stripe", Some("acct_1Shop"), now)
+        .await
+        .unwrap();
+    let (_, body) = s.call(Method::GET, "/ipp/v1/processors", None).await;
+    assert_eq!(body["processors"][0]["account"], "acct_1Shop");
+    let text = body.to_string();
+    assert!(
+        !text.contains("sk_live") && !text.contains("whsec_"),
+        "{text}"
+    );
+});
