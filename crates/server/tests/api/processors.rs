@@ -2,7 +2,6 @@
 
 use crate::bad_input::{call, send, NONE};
 use crate::both_backends;
-use crate::harness::*;
 use serde_json::json;
 
 both_backends!(the_playground_lists_the_simulated_processor, |app| {
