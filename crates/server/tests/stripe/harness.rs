@@ -131,6 +131,14 @@ impl StripeApp {
         session
     }
 
+    /// A sale on the harness's phone with the card chosen: its session id and PaymentIntent.
+    pub async fn card_sale(&self, amount: i64, auto_capture: bool) -> (String, String) {
+        let sale = self.sale(&self.phone_id, amount, auto_capture).await;
+        let id = text(&sale, "/session_id").to_string();
+        let active = self.choose_card(&self.phone_token, &id).await;
+        (id, text(&active, "/processor/payment_intent").to_string())
+    }
+
     /// The clerk picks card on the phone: the answer carries the PaymentIntent.
     pub async fn choose_card(&self, token: &str, session: &str) -> Value {
         let path = format!("/ipp/v1/sessions/{session}/payment");

@@ -13,13 +13,7 @@ use serde_json::{json, Value};
 /// id, its PaymentIntent and its order id.
 async fn paid_sale(s: &StripeApp, amount: i64) -> (String, String, String) {
     s.fake.pause_webhooks(true);
-    let sale = s.sale(&s.phone_id, amount, true).await;
-    let id = text(&sale, "/session_id").to_string();
-    let pi = text(
-        &s.choose_card(&s.phone_token, &id).await,
-        "/processor/payment_intent",
-    )
-    .to_string();
+    let (id, pi) = s.card_sale(amount, true).await;
     s.fake.tap(&pi, TapOutcome::Approve).unwrap();
     let (status, paid) = s.finalize(&s.phone_token, &id, &new_attempt(), &pi).await;
     assert_eq!(status, 200, "{paid}");
@@ -46,14 +40,9 @@ async fn post(base: &str, body: &str, signature: Option<String>) -> (u16, Value)
 }
 
 both_backends!(bad_signatures_change_nothing, |s| {
-    let sale = s.sale(&s.phone_id, 600, true).await;
-    let id = text(&sale, "/session_id");
     s.fake.pause_webhooks(true);
-    let pi = text(
-        &s.choose_card(&s.phone_token, id).await,
-        "/processor/payment_intent",
-    )
-    .to_string();
+    let (id, pi) = s.card_sale(600, true).await;
+    let id = id.as_str();
     s.fake.tap(&pi, TapOutcome::Approve).unwrap();
     let body = event(
         "evt_forged",
@@ -119,13 +108,8 @@ both_backends!(bad_signatures_change_nothing, |s| {
 });
 
 both_backends!(a_duplicate_webhook_counts_once, |s| {
-    let sale = s.sale(&s.phone_id, 1_200, true).await;
-    let id = text(&sale, "/session_id");
-    let pi = text(
-        &s.choose_card(&s.phone_token, id).await,
-        "/processor/payment_intent",
-    )
-    .to_string();
+    let (id, pi) = s.card_sale(1_200, true).await;
+    let id = id.as_str();
     s.fake.tap(&pi, TapOutcome::Approve).unwrap();
     s.wait_until(id, |x| x["status"] == "FINALIZED").await;
     let before = (s.timeline(id).await, s.app.events(id).await);
@@ -166,13 +150,8 @@ both_backends!(a_refund_made_in_stripes_dashboard_shows_on_the_order, |s| {
 });
 
 both_backends!(the_webhook_finalizes_when_the_app_dies_after_the_tap, |s| {
-    let sale = s.sale(&s.phone_id, 4_200, true).await;
-    let id = text(&sale, "/session_id");
-    let pi = text(
-        &s.choose_card(&s.phone_token, id).await,
-        "/processor/payment_intent",
-    )
-    .to_string();
+    let (id, pi) = s.card_sale(4_200, true).await;
+    let id = id.as_str();
     s.fake.tap(&pi, TapOutcome::Approve).unwrap();
     let done = s.wait_until(id, |x| x["status"] == "FINALIZED").await;
     assert_eq!(s.timeline(id).await.last().unwrap(), "FINALIZED:PROCESSOR");
@@ -199,13 +178,8 @@ both_backends!(the_webhook_finalizes_when_the_app_dies_after_the_tap, |s| {
 
 both_backends!(the_reconciler_finalizes_after_a_lost_webhook, |s| {
     s.fake.pause_webhooks(true); // Stripe's webhook never arrives
-    let sale = s.sale(&s.phone_id, 990, true).await;
-    let id = text(&sale, "/session_id");
-    let pi = text(
-        &s.choose_card(&s.phone_token, id).await,
-        "/processor/payment_intent",
-    )
-    .to_string();
+    let (id, pi) = s.card_sale(990, true).await;
+    let id = id.as_str();
     s.fake.tap(&pi, TapOutcome::Approve).unwrap();
     assert_eq!(text(&s.session(id).await, "/status"), "ACTIVE");
     assert!(s.reconcile_after_grace().await >= 1);
@@ -231,13 +205,8 @@ async fn two_nodes_receiving_the_same_webhook_act_once() {
     tokio::spawn(other.serve(listener));
 
     s.fake.pause_webhooks(true);
-    let sale = s.sale(&s.phone_id, 2_000, true).await;
-    let id = text(&sale, "/session_id");
-    let pi = text(
-        &s.choose_card(&s.phone_token, id).await,
-        "/processor/payment_intent",
-    )
-    .to_string();
+    let (id, pi) = s.card_sale(2_000, true).await;
+    let id = id.as_str();
     s.fake.tap(&pi, TapOutcome::Approve).unwrap();
     let body = event(
         "evt_twice",

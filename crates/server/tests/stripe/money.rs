@@ -11,13 +11,7 @@ use std::time::Duration;
 /// An authorized (not captured) phone sale; returns its PaymentIntent and order id.
 async fn authorized(s: &StripeApp, amount: i64) -> (String, String) {
     s.fake.pause_webhooks(true);
-    let sale = s.sale(&s.phone_id, amount, false).await;
-    let id = text(&sale, "/session_id").to_string();
-    let pi = text(
-        &s.choose_card(&s.phone_token, &id).await,
-        "/processor/payment_intent",
-    )
-    .to_string();
+    let (id, pi) = s.card_sale(amount, false).await;
     s.fake.tap(&pi, TapOutcome::Approve).unwrap();
     let (status, paid) = s.finalize(&s.phone_token, &id, &new_attempt(), &pi).await;
     assert_eq!(status, 200, "{paid}");

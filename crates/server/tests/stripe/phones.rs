@@ -149,13 +149,8 @@ both_backends!(a_phone_sale_goes_from_decline_to_full_refund, |s| {
 
 both_backends!(without_auto_capture_the_merchant_captures_once, |s| {
     s.fake.pause_webhooks(true);
-    let sale = s.sale(&s.phone_id, 8_000, false).await;
-    let id = text(&sale, "/session_id");
-    let pi = text(
-        &s.choose_card(&s.phone_token, id).await,
-        "/processor/payment_intent",
-    )
-    .to_string();
+    let (id, pi) = s.card_sale(8_000, false).await;
+    let id = id.as_str();
     s.fake.tap(&pi, TapOutcome::Approve).unwrap();
     let (_, paid) = s.finalize(&s.phone_token, id, &new_attempt(), &pi).await;
     let order_id = text(&paid, "/session/order_id").to_string();
@@ -206,13 +201,8 @@ both_backends!(
     an_uncaptured_order_cancelled_releases_the_authorization,
     |s| {
         s.fake.pause_webhooks(true);
-        let sale = s.sale(&s.phone_id, 3_000, false).await;
-        let id = text(&sale, "/session_id");
-        let pi = text(
-            &s.choose_card(&s.phone_token, id).await,
-            "/processor/payment_intent",
-        )
-        .to_string();
+        let (id, pi) = s.card_sale(3_000, false).await;
+        let id = id.as_str();
         s.fake.tap(&pi, TapOutcome::Approve).unwrap();
         let (_, paid) = s.finalize(&s.phone_token, id, &new_attempt(), &pi).await;
         let order_id = text(&paid, "/session/order_id").to_string();
@@ -322,13 +312,8 @@ both_backends!(
     one_decline_counts_once_and_the_attempt_limit_cancels_the_payment,
     |s| {
         s.fake.pause_webhooks(true);
-        let sale = s.sale(&s.phone_id, 1_700, true).await;
-        let id = text(&sale, "/session_id");
-        let pi = text(
-            &s.choose_card(&s.phone_token, id).await,
-            "/processor/payment_intent",
-        )
-        .to_string();
+        let (id, pi) = s.card_sale(1_700, true).await;
+        let id = id.as_str();
         s.fake.tap(&pi, TapOutcome::Decline("lost_card")).unwrap();
         for _ in 0..2 {
             // The app asks twice about the same decline, with a new attempt_id each time.

@@ -100,13 +100,8 @@ both_backends!(a_merchant_bound_to_a_connected_account_pays_into_it, |s| {
         .await
         .unwrap();
     s.fake.pause_webhooks(true);
-    let sale = s.sale(&s.phone_id, 2_000, true).await;
-    let id = text(&sale, "/session_id");
-    let pi = text(
-        &s.choose_card(&s.phone_token, id).await,
-        "/processor/payment_intent",
-    )
-    .to_string();
+    let (id, pi) = s.card_sale(2_000, true).await;
+    let id = id.as_str();
     s.fake.tap(&pi, TapOutcome::Approve).unwrap();
     let (status, paid) = s.finalize(&s.phone_token, id, &new_attempt(), &pi).await;
     assert_eq!(
