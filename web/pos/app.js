@@ -9,10 +9,10 @@
 import { createApi, ApiError, streamUrl, newAttemptId } from './api.js';
 import { DeviceLink } from './stream.js';
 import { normalizeEnrollmentCode, formatCountdown } from '../shared/format.js';
+import { STORAGE_KEY, loadDevice, saveDevice as storeDevice, forgetDevice, takeEnrollLink } from './pairing.js';
 import * as S from './screens.js';
 
 const { h } = S;
-const STORAGE_KEY = 'kassa.pos.device';
 const OPEN = new Set(['CREATED', 'ACTIVE']);
 const TERMINAL_RETURN_MS = 8000; // CANCELLED/EXPIRED/FAILED screens return to idle by themselves
 const EXPIRY_GRACE_MS = 1500; // the server expires within 1 s of expires_at
@@ -47,19 +47,8 @@ const dom = {
 
 // ---------------------------------------------------------------- storage
 
-function loadDevice() {
-  try {
-    const d = JSON.parse(localStorage.getItem(STORAGE_KEY) || 'null');
-    return d && d.id && d.token ? d : null;
-  } catch {
-    return null;
-  }
-}
-
 function saveDevice() {
-  try {
-    localStorage.setItem(STORAGE_KEY, JSON.stringify(state.device));
-  } catch {
+  if (!storeDevice(state.device)) {
     toast(['Could not save the pairing (private browsing?). It will be lost on reload.']);
   }
 }
@@ -91,7 +80,7 @@ function unpair(notice) {
   link = null;
   const lastName = state.device.name;
   state.device = null;
-  try { localStorage.removeItem(STORAGE_KEY); } catch { /* nothing to remove */ }
+  forgetDevice();
   Object.assign(state, { session: null, busy: null, changingMethod: false, pendingAttempt: null, autoReturnAt: null, conn: 'offline' });
   state.pairNotice = notice || null;
   state.lastName = lastName;
@@ -357,22 +346,8 @@ function toast(messages, kind = 'error') {
 // ---------------------------------------------------------------- settings
 
 function openSettings() {
-  const d = state.device;
-  if (!d) return;
-  const confirmRow = h('div', { class: 'confirm-row', hidden: true },
-    h('p', {}, 'Forget this device? You will need a new enrollment code to pair again.'),
-    h('button', { type: 'button', class: 'btn btn-danger', testid: 'forget-confirm', onclick: () => unpair(null) }, 'Forget'),
-    h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => { confirmRow.hidden = true; } }, 'Keep'));
-  dom.settings.replaceChildren(h('form', { method: 'dialog', class: 'settings' },
-    h('h2', {}, 'Device'),
-    h('dl', {},
-      h('dt', {}, 'Name'), h('dd', {}, d.name),
-      h('dt', {}, 'Device id'), h('dd', {}, h('code', {}, d.id)),
-      h('dt', {}, 'Server'), h('dd', {}, location.origin),
-      h('dt', {}, 'Paired'), h('dd', {}, d.paired_at ? new Date(d.paired_at).toLocaleString() : '—')),
-    h('button', { type: 'button', class: 'link-danger', testid: 'forget-device', onclick: () => { confirmRow.hidden = false; } }, 'Forget this device'),
-    confirmRow,
-    h('div', { class: 'actions' }, h('button', { class: 'btn btn-primary', value: 'close', testid: 'settings-close' }, 'Close'))));
+  if (!state.device) return;
+  dom.settings.replaceChildren(S.settingsForm(state.device, location.origin, () => unpair(null)));
   dom.settings.showModal();
 }
 
@@ -416,17 +391,7 @@ window.addEventListener('storage', (e) => {
 setInterval(tick, 500);
 
 // A pairing link from the merchant portal's QR code (`/pos#enroll=ABCDE-FGHJK`): the POS
-// pairs itself with no typing. The code leaves the address bar at once: it is single use,
-// and a reload, a bookmark or a screenshot should not carry it.
-function takeEnrollLink() {
-  const m = /(?:^#|&)enroll=([^&]*)/.exec(location.hash);
-  if (!m) return null;
-  history.replaceState(null, '', location.pathname + location.search);
-  let raw = m[1];
-  try { raw = decodeURIComponent(raw); } catch { /* keep it as it came */ }
-  return normalizeEnrollmentCode(raw) || null;
-}
-
+// pairs itself with no typing.
 function pairFromLink() {
   const code = takeEnrollLink();
   if (!code) return;

@@ -253,3 +253,23 @@ export function terminalScreen(s, state, act) {
 }
 
 export { icon };
+
+// ---------------------------------------------------------------- settings
+
+/** The device's settings dialog content: who it is, and forgetting the pairing (confirmed). */
+export function settingsForm(d, origin, onForget) {
+  const confirmRow = h('div', { class: 'confirm-row', hidden: true },
+    h('p', {}, 'Forget this device? You will need a new enrollment code to pair again.'),
+    h('button', { type: 'button', class: 'btn btn-danger', testid: 'forget-confirm', onclick: onForget }, 'Forget'),
+    h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => { confirmRow.hidden = true; } }, 'Keep'));
+  return h('form', { method: 'dialog', class: 'settings' },
+    h('h2', {}, 'Device'),
+    h('dl', {},
+      h('dt', {}, 'Name'), h('dd', {}, d.name),
+      h('dt', {}, 'Device id'), h('dd', {}, h('code', {}, d.id)),
+      h('dt', {}, 'Server'), h('dd', {}, origin),
+      h('dt', {}, 'Paired'), h('dd', {}, d.paired_at ? new Date(d.paired_at).toLocaleString() : '—')),
+    h('button', { type: 'button', class: 'link-danger', testid: 'forget-device', onclick: () => { confirmRow.hidden = false; } }, 'Forget this device'),
+    confirmRow,
+    h('div', { class: 'actions' }, h('button', { class: 'btn btn-primary', value: 'close', testid: 'settings-close' }, 'Close')));
+}

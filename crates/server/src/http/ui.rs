@@ -36,6 +36,7 @@ const POS: &[Asset] = &[
     asset!("pos", "app.js", JS),
     asset!("pos", "api.js", JS),
     asset!("pos", "stream.js", JS),
+    asset!("pos", "pairing.js", JS),
     asset!("pos", "screens.js", JS),
     asset!("pos", "style.css", CSS),
 ];
