@@ -9,14 +9,19 @@ use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateLocation {
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub street_address: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub street_address2: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub postal_code: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2, e.g. `SE`.
     #[serde(default)]
@@ -58,6 +63,7 @@ impl From<&entities::Location> for Location {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct CreateEnrollment {
+    /// Up to 50 keys; keys 1 to 40 characters, values up to 500.
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
     /// Milliseconds the code stays valid: 60 s .. 7 days, default 2 h.
@@ -99,13 +105,16 @@ impl Enrollment {
 pub struct RegisterDevice {
     pub enrollment_code: String,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub hardware_id: Option<String>,
     /// `IOS`, `ANDROID`, `TERMINAL` or `WEB`.
     pub platform: String,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub name: Option<String>,
     /// APNs device token or FCM registration token, for native push.
     #[serde(default)]
+    #[schema(max_length = 4096)]
     pub push_token: Option<String>,
 }
 
@@ -168,14 +177,18 @@ pub struct RegisterReader {
     /// `stripe`.
     pub processor: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 255)]
     pub registration_code: Option<String>,
     /// Stripe: `tmr_…`.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 255)]
     pub reader_id: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub name: Option<String>,
     /// Required: readers belong to a location (Stripe mirrors it).
     pub location_id: Uuid,
+    /// Up to 50 keys; keys 1 to 40 characters, values up to 500.
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
@@ -194,8 +207,10 @@ pub struct ConnectionToken {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct UpdateDevice {
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub name: Option<String>,
-    /// Replaces the whole metadata map.
+    /// Replaces the whole metadata map. Up to 50 keys; keys 1 to 40 characters, values up
+    /// to 500.
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
     #[serde(default)]
@@ -205,9 +220,11 @@ pub struct UpdateDevice {
 /// `POST /ipp/v1/dev/devices` (playground only).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct CreateSimulatedDevice {
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
     #[serde(default)]
     pub location_id: Option<Uuid>,
+    /// Up to 49 keys (Kassa adds `simulated`); keys 1 to 40 characters, values up to 500.
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
 }

@@ -16,8 +16,10 @@ pub struct OrderItem {
     #[serde(rename = "type", default = "physical")]
     pub item_type: String,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub reference: Option<String>,
     /// 1..255 characters.
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
     /// At least 1; default 1.
     #[serde(default = "one")]
@@ -94,10 +96,13 @@ pub struct CreateSession {
     #[serde(default)]
     pub purchase_started_at: Option<DateTime<Utc>>,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub merchant_reference1: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub merchant_reference2: Option<String>,
     /// 1..1000 items.
+    #[schema(min_items = 1, max_items = 1000)]
     pub order_items: Vec<OrderItem>,
     /// Kassa extension: milliseconds until the session expires, 10 s .. 24 h (default 5 min).
     #[serde(default)]

@@ -8,11 +8,14 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateWebhookEndpoint {
     /// Where to POST events. Live mode: `https://` and a public address only.
+    #[schema(max_length = 2048)]
     pub url: String,
-    /// Event types to send; omitted or empty means all.
+    /// Event types to send; omitted means all. An empty list is refused (`400`).
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub events: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
 }
 
@@ -20,11 +23,16 @@ pub struct CreateWebhookEndpoint {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct UpdateWebhookEndpoint {
     #[serde(default)]
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
+    /// Replaces the filter; omitted keeps it. An empty list is refused (`400`): list every
+    /// type to receive all of them again.
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub events: Option<Vec<String>>,
-    /// An empty string clears it.
+    /// Up to 1000 characters; an empty string clears it.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     #[serde(default)]
     pub enabled: Option<bool>,

@@ -8,6 +8,7 @@ pub mod entities;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod limits;
 pub mod machine;
 pub mod money;
 pub mod order;

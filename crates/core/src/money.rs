@@ -4,6 +4,9 @@ use crate::FieldError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// ISO 4217 codes that are not a currency: "no currency" and "for testing".
+const NOT_MONEY: [&str; 2] = ["XXX", "XTS"];
+
 /// An ISO 4217 alpha-3 code that the standard lists. Exists only when valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -11,11 +14,13 @@ pub struct Currency(iso_currency::Currency);
 
 impl Currency {
     /// Upper-case only: the contract says codes are upper case, and accepting `sek` would make
-    /// two spellings of one value appear in merchants' data.
+    /// two spellings of one value appear in merchants' data. `XXX` ("no currency") and `XTS`
+    /// (reserved for testing) are listed by ISO 4217 but name no money anyone can pay with.
     pub fn parse(code: &str) -> Result<Self, FieldError> {
         let known = (code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()))
             .then(|| iso_currency::Currency::from_code(code))
-            .flatten();
+            .flatten()
+            .filter(|_| !NOT_MONEY.contains(&code));
         known.map(Self).ok_or_else(|| {
             FieldError::new(
                 "purchase_currency",
@@ -68,7 +73,7 @@ mod tests {
 
     #[test]
     fn unknown_or_lowercase_codes_fail() {
-        for code in ["sek", "XXQ", "", "EURO", "SE"] {
+        for code in ["sek", "XXQ", "", "EURO", "SE", "XXX", "XTS"] {
             let err = Currency::parse(code).unwrap_err();
             assert_eq!(err.path, "purchase_currency");
         }

@@ -156,7 +156,7 @@ pub async fn create_portal_user(
         .create_portal_user(&user, &phc)
         .await
         .map_err(|e| match e {
-            kassa_store::StoreError::Conflict(_) => {
+            kassa_store::StoreError::Duplicate(kassa_store::Duplicate::Email) => {
                 anyhow::anyhow!("a portal user with this email exists")
             }
             kassa_store::StoreError::BadReference { .. } => {

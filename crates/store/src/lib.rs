@@ -22,7 +22,7 @@ pub mod testing;
 mod webhooks;
 
 pub use dialect::Backend;
-pub use error::StoreError;
+pub use error::{Duplicate, StoreError};
 pub use model::*;
 pub use notify::Notice;
 pub use portal::*;

@@ -141,7 +141,7 @@ pub fn normalize_email(email: &str) -> String {
 
 #[async_trait]
 pub trait PortalStore: Send + Sync {
-    /// Stores a user (email lower-cased). `Conflict` if a live user already has the email,
+    /// Stores a user (email lower-cased). `Duplicate::Email` if a live user already has the email,
     /// whatever its merchant: emails are global so that sign-in needs no merchant id.
     /// `BadReference` for an unknown merchant.
     async fn create_portal_user(&self, user: &PortalUser, password_hash: &str) -> Result<()>;

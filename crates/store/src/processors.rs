@@ -27,7 +27,8 @@ pub trait ProcessorStore: Send + Sync {
     /// Attaches the processor's payment (and the secret its device SDK needs) to an open
     /// session visible to `scope`, and runs `command` in the same transaction (the
     /// activation that the payment was prepared for). `Refused` when the session is not open
-    /// (or the command is refused); `Conflict` when it already has a different payment.
+    /// (or the command is refused); `Duplicate::OtherPayment` when it already has a different payment,
+    /// `Duplicate::PaymentInUse` when another session has this one.
     #[allow(clippy::too_many_arguments)]
     async fn attach_payment(
         &self,

@@ -13,6 +13,7 @@ use axum::Json;
 use kassa_api::device::{CreateSimulatedDevice, Device};
 use kassa_api::session::FinalizeResponse;
 use kassa_api::ErrorBody;
+use kassa_core::limits::MAX_TEXT;
 use kassa_core::machine::Command;
 use kassa_core::session::{Actor, PaymentMethod, Platform, SessionStatus};
 use kassa_core::{AttemptId, DeviceId, LocationId};
@@ -45,13 +46,18 @@ pub async fn create_simulated_device(
     JsonBody(body): JsonBody<CreateSimulatedDevice>,
 ) -> Result<(StatusCode, Json<Device>), ApiError> {
     playground_only(&state)?;
-    if body.name.trim().is_empty() || body.name.chars().count() > 255 {
-        return Err(ApiError::field("name", "must be 1 to 255 characters"));
+    if body.name.trim().is_empty() || body.name.chars().count() > MAX_TEXT {
+        return Err(ApiError::field(
+            "name",
+            format!("must be 1 to {MAX_TEXT} characters"),
+        ));
     }
-    let location = body.location_id.map(LocationId);
-    super::places::require_location(&state, merchant.id, location).await?;
+    // Checked with the added key: the device must fit the limits its own update would apply.
     let mut metadata = body.metadata.unwrap_or_default();
     metadata.insert("simulated".into(), "true".into());
+    super::devices::check_metadata(Some(&metadata))?;
+    let location = body.location_id.map(LocationId);
+    super::places::require_location(&state, merchant.id, location).await?;
     let device = kassa_store::Device {
         id: DeviceId::new(),
         merchant_id: merchant.id,

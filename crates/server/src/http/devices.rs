@@ -12,8 +12,10 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use kassa_api::device::{Credentials, Device, RegisterDevice, UpdateDevice};
 use kassa_api::page::PageBody;
 use kassa_api::ErrorBody;
+use kassa_core::entities::Metadata;
+use kassa_core::limits::{self, MAX_PUSH_TOKEN, MAX_TEXT};
 use kassa_core::session::Platform;
-use kassa_core::{DeviceId, LocationId};
+use kassa_core::{DeviceId, DomainError, LocationId};
 use kassa_store::{DeviceFilter, DevicePatch, DeviceRegistration, StoreError};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -76,8 +78,9 @@ pub async fn register_device(
     }
     let platform = Platform::parse(&body.platform)
         .ok_or_else(|| ApiError::field("platform", "must be one of IOS, ANDROID, TERMINAL, WEB"))?;
-    check_len("name", body.name.as_deref())?;
-    check_len("hardware_id", body.hardware_id.as_deref())?;
+    check_len("name", body.name.as_deref(), MAX_TEXT)?;
+    check_len("hardware_id", body.hardware_id.as_deref(), MAX_TEXT)?;
+    check_len("push_token", body.push_token.as_deref(), MAX_PUSH_TOKEN)?;
     let (token, credentials) = issue_token(&state);
     let registration = DeviceRegistration {
         id: DeviceId::new(),
@@ -104,12 +107,18 @@ pub async fn register_device(
     ))
 }
 
-fn check_len(field: &str, value: Option<&str>) -> Result<(), ApiError> {
-    match value {
-        Some(v) if v.chars().count() > 255 => {
-            Err(ApiError::field(field, "must be at most 255 characters"))
-        }
-        _ => Ok(()),
+/// `400 BAD_VALUE` naming `field` when `value` is longer than `max` characters.
+pub fn check_len(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
+    limits::check_len(field, value, max).map_err(|e| DomainError::Invalid(vec![e]).into())
+}
+
+/// The §2 metadata limits for every route that accepts a `metadata` map: `400 BAD_VALUE`
+/// with one message per broken rule, each naming its path (`metadata.<key>`).
+pub fn check_metadata(metadata: Option<&Metadata>) -> Result<(), ApiError> {
+    let errors = metadata.map_or_else(Vec::new, |m| limits::check_metadata("metadata", m));
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(DomainError::Invalid(errors).into()),
     }
 }
 
@@ -162,7 +171,8 @@ pub async fn update_device(
     JsonBody(body): JsonBody<UpdateDevice>,
 ) -> Result<Json<Device>, ApiError> {
     let id = device_id(&id)?;
-    check_len("name", body.name.as_deref())?;
+    check_len("name", body.name.as_deref(), MAX_TEXT)?;
+    check_metadata(body.metadata.as_ref())?;
     let location = body.location_id.map(LocationId);
     super::places::require_location(&state, merchant.id, location).await?;
     let patch = DevicePatch {

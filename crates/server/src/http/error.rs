@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kassa_api::ErrorBody;
 use kassa_core::{DomainError, FieldError};
-use kassa_store::StoreError;
+use kassa_store::{Duplicate, StoreError};
 use tracing::Instrument;
 
 tokio::task_local! {
@@ -150,7 +150,18 @@ impl From<StoreError> for ApiError {
             StoreError::DeviceBusy => Self::DeviceBusy,
             StoreError::BadReference { field, message } => Self::field(field, message),
             StoreError::Refused(d) => d.into(),
-            StoreError::Conflict(m) => Self::IdempotencyConflict(m),
+            StoreError::Duplicate(d) => {
+                let message = d.to_string();
+                match d {
+                    Duplicate::AttemptId | Duplicate::IdempotencyKey => {
+                        Self::IdempotencyConflict(message)
+                    }
+                    Duplicate::Email => Self::field("email", message),
+                    Duplicate::Reader | Duplicate::OtherPayment | Duplicate::PaymentInUse => {
+                        Self::NotAllowed(message)
+                    }
+                }
+            }
             other => Self::Internal(other.to_string()),
         }
     }
@@ -187,8 +198,13 @@ pub async fn correlate(request: Request, next: Next) -> Response {
             .instrument(span),
         )
         .await;
+    // A replayed idempotent answer already carries the first request's id, the one its body
+    // holds: that one is kept, so header and body agree.
     if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(CORRELATION_HEADER, value);
+        response
+            .headers_mut()
+            .entry(CORRELATION_HEADER)
+            .or_insert(value);
     }
     response
 }
@@ -197,4 +213,43 @@ fn has_body(response: &Response) -> bool {
     response
         .headers()
         .contains_key(axum::http::header::CONTENT_TYPE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: StoreError) -> (StatusCode, &'static str, Vec<String>) {
+        ApiError::from(e).parts()
+    }
+
+    #[test]
+    fn store_conflicts_keep_idempotency_conflict_for_reused_keys() {
+        use Duplicate as D;
+        let cases = [
+            (D::AttemptId, "IDEMPOTENCY_CONFLICT"),
+            (D::IdempotencyKey, "IDEMPOTENCY_CONFLICT"),
+            (D::Reader, "NOT_ALLOWED"),
+            (D::OtherPayment, "NOT_ALLOWED"),
+            (D::PaymentInUse, "NOT_ALLOWED"),
+            (D::Email, "BAD_VALUE"),
+        ];
+        for (duplicate, want) in cases {
+            let (_, got, messages) = code(StoreError::Duplicate(duplicate));
+            assert_eq!(got, want, "{duplicate:?}");
+            assert!(messages
+                .iter()
+                .all(|m| !m.contains('_') || m.contains("attempt_id")));
+        }
+        let (_, _, messages) = code(StoreError::Duplicate(D::Email));
+        assert!(messages[0].starts_with("email: "), "{messages:?}");
+        let (status, got, _) = code(StoreError::DeviceBusy);
+        assert_eq!((status, got), (StatusCode::CONFLICT, "DEVICE_BUSY"));
+        let (status, got, messages) = code(StoreError::Invariant("session changed under its lock"));
+        assert_eq!((status.as_u16(), got), (500, "INTERNAL_ERROR"));
+        assert!(
+            !messages[0].contains("session"),
+            "the cause stays in the log"
+        );
+    }
 }

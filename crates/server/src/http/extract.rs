@@ -192,15 +192,26 @@ async fn merchant_for_key(headers: &HeaderMap, state: &AppState) -> Result<Merch
     Ok(merchant)
 }
 
-/// An `x-merchant-id` header, if sent, must name the authenticated merchant.
+/// An `x-merchant-id` header, if sent, must name the authenticated merchant. Sent empty or
+/// not a UUID it names nobody, and is refused like a wrong one: a caller who sends the header
+/// asked for the check, and a blank from an unset variable must not pass it silently.
 fn claimed_merchant(headers: &HeaderMap, merchant: &Merchant, what: &str) -> Result<(), ApiError> {
-    let header = headers.get("x-merchant-id").and_then(|v| v.to_str().ok());
-    if header.is_some_and(|h| !h.is_empty() && h != merchant.id.to_string()) {
-        return Err(ApiError::Forbidden(format!(
+    let Some(header) = headers.get("x-merchant-id") else {
+        return Ok(());
+    };
+    let claimed = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.trim().parse::<uuid::Uuid>().ok());
+    match claimed {
+        Some(id) if id == merchant.id.0 => Ok(()),
+        Some(_) => Err(ApiError::Forbidden(format!(
             "x-merchant-id does not match {what}"
-        )));
+        ))),
+        None => Err(ApiError::Forbidden(
+            "x-merchant-id must be a merchant id (a UUID)".into(),
+        )),
     }
-    Ok(())
 }
 
 /// Reads the key from `Basic <key>`, `Basic base64(user:key)` or `Bearer <key>`.

@@ -2,7 +2,7 @@
 //! replayed byte-for-byte for the same key and request; a different request with the same key
 //! is `409 IDEMPOTENCY_CONFLICT`. Runs as a layer so no handler can forget it.
 
-use super::error::ApiError;
+use super::error::{correlation_id, ApiError, CORRELATION_HEADER};
 use super::extract::authenticate_merchant;
 use crate::state::AppState;
 use axum::body::Body;
@@ -10,6 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use kassa_api::ErrorBody;
 use kassa_store::{IdempotencyClaim, StoredResponse};
 use sha2::{Digest, Sha256};
 
@@ -121,12 +122,15 @@ async fn finish(
     let saved = if parts.status.is_server_error() || parts.extensions.get::<ShownOnce>().is_some() {
         store.release_idempotency_key(merchant, key).await
     } else {
-        let headers = parts
+        let mut headers: Vec<(String, String)> = parts
             .headers
             .iter()
             .filter(|(name, _)| *name == axum::http::header::CONTENT_TYPE)
             .filter_map(|(n, v)| Some((n.to_string(), v.to_str().ok()?.to_string())))
             .collect();
+        // The id this answer goes out with (the correlate layer adds the header later), so a
+        // replay repeats it and its header matches the `correlation_id` of a stored error body.
+        headers.push((CORRELATION_HEADER.to_string(), correlation_id()));
         let stored = StoredResponse {
             status: parts.status.as_u16(),
             headers,
@@ -140,7 +144,12 @@ async fn finish(
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// The first answer again, with its own `Correlation-Id` (which the correlate layer keeps).
+/// Answers stored without one (before it was kept) take an error body's `correlation_id`.
 fn replay(stored: StoredResponse) -> Response {
+    let body_id = serde_json::from_slice::<ErrorBody>(&stored.body)
+        .ok()
+        .map(|e| e.correlation_id);
     let mut response = Response::new(Body::from(stored.body));
     *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     for (name, value) in stored.headers {
@@ -150,6 +159,12 @@ fn replay(stored: StoredResponse) -> Response {
         ) {
             response.headers_mut().insert(name, value);
         }
+    }
+    if let Some(id) = body_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        response
+            .headers_mut()
+            .entry(CORRELATION_HEADER)
+            .or_insert(id);
     }
     response
         .headers_mut()

@@ -11,6 +11,7 @@ use axum::Json;
 use kassa_api::device::{CreateEnrollment, CreateLocation, Enrollment, Location};
 use kassa_api::page::PageBody;
 use kassa_api::ErrorBody;
+use kassa_core::limits::{self, MAX_TEXT};
 use kassa_core::{EnrollmentId, LocationId};
 use kassa_store::{EnrollmentFilter, EnrollmentStatus};
 use utoipa_axum::router::OpenApiRouter;
@@ -54,8 +55,8 @@ fn check_location(body: &CreateLocation) -> Result<(), ApiError> {
         ("postal_code", body.postal_code.as_ref()),
         ("city", body.city.as_ref()),
     ] {
-        if value.is_some_and(|v| v.chars().count() > 255) {
-            errors.push(format!("{field}: must be at most 255 characters"));
+        if let Err(e) = limits::check_len(field, value.map(String::as_str), MAX_TEXT) {
+            errors.push(e.to_string());
         }
     }
     if body
@@ -194,6 +195,7 @@ pub async fn create_enrollment(
             "must be between 60000 and 604800000 milliseconds",
         ));
     }
+    super::devices::check_metadata(body.metadata.as_ref())?;
     let location = body.location_id.map(LocationId);
     require_location(&state, merchant.id, location).await?;
     let now = state.now();

@@ -2,7 +2,7 @@
 //! integration): registering one as a `TERMINAL` device, and creating a session on it,
 //! which puts the payment on the reader's screen at once.
 
-use super::devices::device_response;
+use super::devices::{check_len, check_metadata, device_response};
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth};
 use crate::processors::{settle, Processor, ProcessorError, ReaderClaim};
@@ -13,10 +13,11 @@ use axum::Json;
 use kassa_api::device::{Device, RegisterReader};
 use kassa_api::ErrorBody;
 use kassa_core::entities::Device as DomainDevice;
+use kassa_core::limits::MAX_TEXT;
 use kassa_core::machine::{self, Command};
 use kassa_core::session::{Actor, NewSession, PaymentMethod, Platform, Session, SessionStatus};
 use kassa_core::{DeviceId, LocationId};
-use kassa_store::StoreError;
+use kassa_store::{Duplicate, StoreError};
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -41,11 +42,10 @@ pub async fn register_reader(
     MerchantAuth(merchant): MerchantAuth,
     JsonBody(body): JsonBody<RegisterReader>,
 ) -> Result<(StatusCode, Json<Device>), ApiError> {
+    check_len("name", body.name.as_deref(), MAX_TEXT)?;
+    check_metadata(body.metadata.as_ref())?;
     let processor = reader_processor(&state, &body.processor)?;
     let claim = claim(&body)?;
-    if body.name.as_ref().is_some_and(|n| n.chars().count() > 255) {
-        return Err(ApiError::field("name", "must be at most 255 characters"));
-    }
     let location = state
         .store
         .get_location(merchant.id, LocationId(body.location_id))
@@ -77,7 +77,7 @@ pub async fn register_reader(
         .create_device(&device, &unusable)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::NotAllowed(format!(
+            StoreError::Duplicate(Duplicate::Reader) => ApiError::NotAllowed(format!(
                 "reader {} is registered already; delete its device first",
                 reader.id
             )),
@@ -107,20 +107,25 @@ fn claim(body: &RegisterReader) -> Result<ReaderClaim, ApiError> {
     let code = body.registration_code.as_deref().map(str::trim);
     let id = body.reader_id.as_deref().map(str::trim);
     match (code, id) {
-        (Some(code), None) if !code.is_empty() && code.len() <= 255 => {
-            Ok(ReaderClaim::Code(code.to_string()))
-        }
-        (None, Some(id)) if !id.is_empty() => Ok(ReaderClaim::Existing(id.to_string())),
+        (Some(code), None) if fits(code) => Ok(ReaderClaim::Code(code.to_string())),
+        (None, Some(id)) if fits(id) => Ok(ReaderClaim::Existing(id.to_string())),
         (Some(_), Some(_)) | (None, None) => Err(ApiError::field(
             "registration_code",
             "send exactly one of registration_code and reader_id",
         )),
         (Some(_), None) => Err(ApiError::field(
             "registration_code",
-            "must be 1 to 255 characters",
+            format!("must be 1 to {MAX_TEXT} characters"),
         )),
-        (None, Some(_)) => Err(ApiError::field("reader_id", "must not be empty")),
+        (None, Some(_)) => Err(ApiError::field(
+            "reader_id",
+            format!("must be 1 to {MAX_TEXT} characters"),
+        )),
     }
+}
+
+fn fits(text: &str) -> bool {
+    !text.is_empty() && text.chars().count() <= MAX_TEXT
 }
 
 /// The reader a session for this device goes to, if the device is a processor's reader.

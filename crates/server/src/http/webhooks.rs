@@ -14,6 +14,7 @@ use kassa_api::webhook::{
 };
 use kassa_api::ErrorBody;
 use kassa_core::event::EventType;
+use kassa_core::limits::MAX_DESCRIPTION;
 use kassa_core::WebhookEndpointId;
 use kassa_store::WebhookEndpointPatch;
 use utoipa_axum::router::OpenApiRouter;
@@ -250,8 +251,16 @@ async fn check_url(state: &AppState, raw: &str) -> Result<String, ApiError> {
     Ok(url.to_string())
 }
 
-/// Empty or absent means every type (stored as no filter).
+/// Absent means every type (stored as no filter, as is a list of all of them). An empty list
+/// is refused: taken literally it would receive nothing, and reading it as "all" would turn
+/// a merchant's emptied filter into the opposite of what they chose.
 fn event_types(names: Option<&[String]>) -> Result<Vec<EventType>, ApiError> {
+    if names.is_some_and(<[String]>::is_empty) {
+        return Err(ApiError::field(
+            "events",
+            "must list at least one event type; omit it to receive every type",
+        ));
+    }
     let mut types = Vec::new();
     for (i, name) in names.unwrap_or_default().iter().enumerate() {
         let t = EventType::parse(name).ok_or_else(|| {
@@ -271,12 +280,6 @@ fn event_types(names: Option<&[String]>) -> Result<Vec<EventType>, ApiError> {
 }
 
 fn description(d: Option<String>) -> Result<Option<String>, ApiError> {
-    match d {
-        Some(d) if d.chars().count() > 255 => Err(ApiError::field(
-            "description",
-            "must be at most 255 characters",
-        )),
-        Some(d) if d.is_empty() => Ok(None),
-        d => Ok(d),
-    }
+    super::devices::check_len("description", d.as_deref(), MAX_DESCRIPTION)?;
+    Ok(d.filter(|d| !d.is_empty()))
 }

@@ -3,9 +3,11 @@
 
 mod auth;
 mod bad_input;
+mod conflicts;
 mod devices;
 mod harness;
 mod keys;
+mod limits;
 mod locations;
 mod portal_auth;
 mod processors;

@@ -48,7 +48,8 @@ impl OrderStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict("order changed concurrently".into()));
+            // Impossible: loaded `FOR UPDATE` (SQLite: the one write connection).
+            return Err(StoreError::Invariant("order changed under its lock"));
         }
         tx.commit().await?;
         Ok(order)

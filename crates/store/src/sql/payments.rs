@@ -5,7 +5,7 @@ use super::session_tx::Tx;
 use super::SqlStore;
 use crate::processors::{ProcessorEvent, ProcessorStore};
 use crate::rows::{ms, ts, SessionRow, SESSION_SELECT};
-use crate::{Result, Scope, StoreError};
+use crate::{Duplicate, Result, Scope, StoreError};
 use async_trait::async_trait;
 use kassa_core::machine::{self, Command, Policy};
 use kassa_core::session::{NewSession, PaymentRef, Session};
@@ -71,12 +71,7 @@ impl ProcessorStore for SqlStore {
         let mut tx = self.write.begin().await?;
         let (mut session, version) = self.load_locked(&mut tx, scope, id).await?;
         match &session.payment {
-            Some(existing) if existing != payment => {
-                return Err(StoreError::Conflict(format!(
-                    "session already has {} payment {}",
-                    existing.processor, existing.reference
-                )))
-            }
+            Some(existing) if existing != payment => return Err(Duplicate::OtherPayment.into()),
             _ if !session.status.is_open() => {
                 return Err(DomainError::not_allowed(format!(
                     "cannot take a payment for a session that is {}",

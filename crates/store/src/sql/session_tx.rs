@@ -119,11 +119,7 @@ async fn insert_session(tx: &mut Tx<'_>, s: &Session) -> Result<()> {
     );
     let _: (i64,) = bind_session(sqlx::query_as(&sql), s)?
         .fetch_one(&mut **tx)
-        .await
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => StoreError::DeviceBusy,
-            other => other,
-        })?;
+        .await?;
     Ok(())
 }
 
@@ -175,8 +171,9 @@ async fn update_session(tx: &mut Tx<'_>, s: &Session, version: i64) -> Result<()
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {
-        // Only another process writing without the lock could get here.
-        return Err(StoreError::Conflict("session changed concurrently".into()));
+        // Impossible: every writer loads the row under its lock (`FOR UPDATE`; SQLite's one
+        // write connection), and a second SQLite process gets `SQLITE_BUSY` before this.
+        return Err(StoreError::Invariant("session changed under its lock"));
     }
     Ok(())
 }

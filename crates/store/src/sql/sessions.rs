@@ -8,7 +8,7 @@ use super::{page_clause, Arg, Sql, SqlStore};
 use crate::model::*;
 use crate::rows::{id, ms, opt_id, ts, SessionRow, TimelineRow, SESSION_SELECT};
 use crate::stores::{AttemptResult, SessionStore};
-use crate::{Backend, Result, StoreError};
+use crate::{Backend, Duplicate, Result, StoreError};
 use async_trait::async_trait;
 use kassa_core::event::TimelineEntry;
 use kassa_core::machine::{self, Command, Policy};
@@ -343,9 +343,7 @@ async fn find_attempt(
             .await?;
     let Some(row) = row else { return Ok(None) };
     if row.session_id != session.to_string() {
-        return Err(StoreError::Conflict(
-            "attempt_id was already used for another session".into(),
-        ));
+        return Err(Duplicate::AttemptId.into());
     }
     Ok(Some(AttemptResult {
         outcome: crate::rows::parsed(&row.outcome, PaymentOutcome::parse)?,

@@ -1,6 +1,7 @@
 //! One conformance suite over the `Store` trait, run against a fresh SQLite file and a fresh
 //! PostgreSQL database per test. Both backends must give the same answers.
 
+mod duplicates;
 mod fixtures;
 mod keys;
 mod places;

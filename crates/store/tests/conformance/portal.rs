@@ -87,7 +87,7 @@ both_backends!(
         let again = user(other, "ANN@shop.example", PortalRole::Viewer);
         let refused = store.create_portal_user(&again, "h").await;
         assert!(
-            matches!(refused, Err(StoreError::Conflict(_))),
+            matches!(refused, Err(StoreError::Duplicate(Duplicate::Email))),
             "{refused:?}"
         );
 

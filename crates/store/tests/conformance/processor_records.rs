@@ -302,7 +302,10 @@ both_backends!(a_reader_belongs_to_one_live_device, |store| {
     let mut twin = new_device(m);
     twin.processor_reader = Some("tmr_1".into());
     let err = store.create_device(&twin, "hash-r2").await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Duplicate(Duplicate::Reader)),
+        "{err:?}"
+    );
     assert!(store.get_device(m, twin.id).await.unwrap().is_none());
 
     store.delete_device(m, reader.id, t0()).await.unwrap();

@@ -112,7 +112,10 @@ both_backends!(attach_payment_activates_once_and_reads_back, |store| {
         .attach_payment(scope, s.id, &other, None, Some(activate()), later, policy())
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Duplicate(Duplicate::OtherPayment)),
+        "{err:?}"
+    );
     let kept = store.get_session(scope, s.id).await.unwrap().unwrap();
     assert_eq!(kept.payment, Some(pi.clone()));
 
@@ -210,7 +213,10 @@ both_backends!(one_session_per_processor_payment, |store| {
         .attach_payment(scope, s2.id, &pi, None, None, t0(), policy())
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Duplicate(Duplicate::PaymentInUse)),
+        "{err:?}"
+    );
     let s2_now = store.get_session(scope, s2.id).await.unwrap().unwrap();
     assert_eq!(s2_now, s2, "the refused attach left nothing behind");
 
