@@ -68,7 +68,7 @@ function enabledBadge(e) {
 
 async function createEndpoint(ctx) {
   const url = h('input', { name: 'url', type: 'url', inputmode: 'url', placeholder: 'https://example.com/kassa/webhooks', testid: 'endpoint-url', required: true, autocomplete: 'off' });
-  const description = h('input', { name: 'description', maxlength: '255', testid: 'endpoint-description', autocomplete: 'off' });
+  const description = h('input', { name: 'description', maxlength: '1000', testid: 'endpoint-description', autocomplete: 'off' });
   const boxes = EVENT_TYPES.map((t) => h('input', { type: 'checkbox', name: 'events', value: t, checked: true, id: `ev-${t}` }));
   const types = h('fieldset', { class: 'checks' }, h('legend', {}, 'Events to send'),
     boxes.map((b) => h('label', { for: b.id, class: 'check' }, b, h('code', {}, b.value))));

@@ -1,5 +1,6 @@
 //! Order Management (`/ordermanagement/v1`): read, capture, refund, cancel.
 
+use super::devices::check_len;
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth};
 use crate::processors::{settle, Account, CancelMode, Processor, Verdict};
@@ -9,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use kassa_api::order::{CreateCapture, CreateRefund, Order};
 use kassa_api::ErrorBody;
+use kassa_core::limits;
 use kassa_core::order::{Operation, Order as DomainOrder};
 use kassa_core::session::PaymentRef;
 use kassa_core::{MerchantId, OrderId, OrderOperationId};
@@ -61,7 +63,7 @@ pub async fn capture_order(
         body.captured_amount,
         body.description,
         body.reference,
-    );
+    )?;
     check(&order, &op, DomainOrder::capture)?;
     if let Some((processor, acct, payment)) = processor_of(&state, &order).await? {
         let key = settle::capture_key(order.session_id);
@@ -97,7 +99,7 @@ pub async fn refund_order(
         body.refunded_amount,
         body.description,
         body.reference,
-    );
+    )?;
     check(&order, &op, DomainOrder::refund)?;
     if let Some((processor, acct, payment)) = processor_of(&state, &order).await? {
         let key = refund_key(&order, &headers);
@@ -157,15 +159,21 @@ fn operation(
     amount: i64,
     description: Option<String>,
     reference: Option<String>,
-) -> Operation {
-    Operation {
+) -> Result<Operation, ApiError> {
+    check_len(
+        "description",
+        description.as_deref(),
+        limits::MAX_DESCRIPTION,
+    )?;
+    check_len("reference", reference.as_deref(), limits::MAX_TEXT)?;
+    Ok(Operation {
         id: OrderOperationId::new(),
         amount,
         description,
         reference,
         created_at: state.now(),
         processor_reference: None,
-    }
+    })
 }
 
 /// The processor's idempotency key for a refund. From the merchant's `Idempotency-Key`

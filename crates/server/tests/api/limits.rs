@@ -224,3 +224,22 @@ both_backends!(the_openapi_schemas_state_the_limits, |app| {
         want(MAX_TEXT)
     );
 });
+
+both_backends!(order_operations_limit_their_texts, |app| {
+    let session = app.session_on(&app.device_id).await;
+    let id = session["session_id"].as_str().unwrap();
+    let tap = format!("POST /ipp/v1/dev/sessions/{id}/simulate-tap?outcome=SUCCESS");
+    let (status, paid) = call(&app, &tap, Value::Null).await;
+    assert_eq!(status, 200, "{paid}");
+    let order = paid["session"]["order_id"].as_str().unwrap();
+    let refunds = format!("POST /ordermanagement/v1/orders/{order}/refunds");
+    let long = json!({"refunded_amount": 100, "description": "d".repeat(1001)});
+    let (status, err) = call(&app, &refunds, long).await;
+    bad_value(status, &err, "description");
+    let long = json!({"refunded_amount": 100, "reference": "r".repeat(256)});
+    let (status, err) = call(&app, &refunds, long).await;
+    bad_value(status, &err, "reference");
+    let fine = json!({"refunded_amount": 100, "description": "d".repeat(1000), "reference": "r".repeat(255)});
+    let (status, body) = call(&app, &refunds, fine).await;
+    assert_eq!(status, 201, "{body}");
+});
