@@ -17,14 +17,40 @@ pub struct App {
     stop: CancellationToken,
 }
 
+/// Buckets (seconds) for request and attempt latency: 5 ms .. 30 s, past the webhook timeout.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+/// Buckets (seconds) for delivery lag: from the first attempt (~ms) through the retry schedule
+/// (hours), so a p99 over a day of backlog still falls in a bucket.
+const LAG_BUCKETS: &[f64] = &[
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 7200.0, 36000.0,
+];
+
+/// Every histogram is rendered as a Prometheus histogram (buckets), never a summary:
+/// quantiles of a summary cannot be added up across nodes, bucket counters can.
+fn metrics_builder() -> PrometheusBuilder {
+    PrometheusBuilder::new()
+        .set_buckets(LATENCY_BUCKETS)
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full(
+                    "kassa_webhook_delivery_lag_seconds".into(),
+                ),
+                LAG_BUCKETS,
+            )
+        })
+        .expect("metric buckets are non-empty constants")
+}
+
 /// The process has one metrics recorder; every `App` in it (tests run several) shares it.
 fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            metrics_builder()
                 .install_recorder()
-                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+                .unwrap_or_else(|_| metrics_builder().build_recorder().handle())
         })
         .clone()
 }
@@ -57,6 +83,10 @@ impl App {
                  refused and reader results arrive by polling only"
             );
         }
+        let rate_limits = Arc::new(crate::http::limits::RateLimits::new(
+            config.rate_limit,
+            config.auth_failure_limit,
+        ));
         let state = AppState {
             store: store.clone(),
             config: Arc::new(config),
@@ -65,6 +95,7 @@ impl App {
             processors,
             metrics: metrics_handle(),
             registration_limiter: Arc::new(crate::http::devices::registration_limiter()),
+            rate_limits,
             hub: Arc::new(crate::stream::Hub::default()),
         };
         Ok(Self {

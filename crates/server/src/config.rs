@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Duration;
 
@@ -52,6 +53,12 @@ struct Raw {
     /// How long a processor-backed session may sit unchanged before the reconciler asks
     /// the processor where its payment stands (a webhook may have been lost).
     processor_grace: String,
+    /// Merchant requests per API key (or portal merchant), `N/s`, `N/m` or `N/h`.
+    rate_limit: String,
+    /// Requests a key may send at once before the rate applies.
+    rate_limit_burst: u32,
+    /// Failed merchant authentications per client address, `N/s`, `N/m` or `N/h`.
+    auth_failure_limit: String,
 }
 
 impl Default for Raw {
@@ -74,6 +81,9 @@ impl Default for Raw {
             stripe_webhook_secret: None,
             stripe_api_base: None,
             processor_grace: "30s".into(),
+            rate_limit: "100/s".into(),
+            rate_limit_burst: 200,
+            auth_failure_limit: "20/m".into(),
         }
     }
 }
@@ -98,6 +108,49 @@ pub struct Config {
     pub processors: ProcessorsConfig,
     /// Quiet time before the reconciler checks an open processor-backed session.
     pub processor_grace: Duration,
+    /// Merchant requests per API key (or the portal's merchant), counted per node.
+    pub rate_limit: RateLimit,
+    /// Failed merchant authentications per client address, counted per node.
+    pub auth_failure_limit: RateLimit,
+}
+
+/// A rate of `requests` per `per` with room for `burst` at once (GCRA, as governor counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: NonZeroU32,
+    pub per: Duration,
+    pub burst: NonZeroU32,
+}
+
+impl RateLimit {
+    /// Parses `N/s`, `N/m` or `N/h` (e.g. `100/s`) with the given burst; `name` is the
+    /// setting's name for the error.
+    pub fn parse(name: &str, text: &str, burst: u32) -> anyhow::Result<Self> {
+        let bad = || anyhow::anyhow!("{name}: {text:?} is not a rate like 100/s, 20/m or 500/h");
+        let (count, unit) = text.trim().split_once('/').ok_or_else(bad)?;
+        let requests = count.trim().parse::<NonZeroU32>().map_err(|_| bad())?;
+        let per = match unit.trim() {
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        if requests.get() > 1_000_000 {
+            bail!("{name}: at most 1000000 requests per unit");
+        }
+        let burst = NonZeroU32::new(burst)
+            .ok_or_else(|| anyhow::anyhow!("{name}: the burst must be at least 1"))?;
+        Ok(Self {
+            requests,
+            per,
+            burst,
+        })
+    }
+
+    /// The time it takes to earn one request back.
+    pub fn interval(&self) -> Duration {
+        self.per / self.requests.get()
+    }
 }
 
 impl Config {
@@ -160,7 +213,14 @@ impl TryFrom<Raw> for Config {
                 humantime::format_duration(retrying)
             );
         }
+        let rate_limit = RateLimit::parse("rate_limit", &raw.rate_limit, raw.rate_limit_burst)?;
+        // A guesser gets the whole period's failures at once, no more.
+        let mut auth_failure_limit =
+            RateLimit::parse("auth_failure_limit", &raw.auth_failure_limit, 1)?;
+        auth_failure_limit.burst = auth_failure_limit.requests;
         Ok(Self {
+            rate_limit,
+            auth_failure_limit,
             event_retention,
             session_ttl: ttl(&raw.session_ttl)?,
             webhook_timeout: duration("webhook_timeout", &raw.webhook_timeout)?,
@@ -219,6 +279,32 @@ mod tests {
         assert!(err.contains("webhook_timeout"), "{err}");
         let raw = Raw {
             session_ttl: "1s".into(),
+            ..Raw::default()
+        };
+        assert!(Config::try_from(raw).is_err());
+    }
+
+    #[test]
+    fn rate_limits_are_parsed_and_validated() {
+        let c = Config::defaults();
+        assert_eq!(c.rate_limit.requests.get(), 100);
+        assert_eq!(c.rate_limit.burst.get(), 200);
+        assert_eq!(c.rate_limit.interval(), Duration::from_millis(10));
+        assert_eq!(c.auth_failure_limit.burst.get(), 20);
+        assert_eq!(c.auth_failure_limit.per, Duration::from_secs(60));
+        let limit = RateLimit::parse("rate_limit", " 5/m ", 7).unwrap();
+        assert_eq!(limit.interval(), Duration::from_secs(12));
+        assert_eq!(limit.burst.get(), 7);
+        for bad in ["100", "0/s", "x/s", "100/d", "100/", "/s"] {
+            let raw = Raw {
+                rate_limit: bad.into(),
+                ..Raw::default()
+            };
+            let err = Config::try_from(raw).unwrap_err().to_string();
+            assert!(err.contains("rate_limit"), "{bad}: {err}");
+        }
+        let raw = Raw {
+            rate_limit_burst: 0,
             ..Raw::default()
         };
         assert!(Config::try_from(raw).is_err());

@@ -13,6 +13,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub registration_limiter: Arc<crate::http::devices::RegistrationLimiter>,
+    /// Merchant request quotas and failed authentications, counted on this node.
+    pub rate_limits: Arc<crate::http::limits::RateLimits>,
     pub hub: Arc<crate::stream::Hub>,
     /// APNs/FCM for native POS apps; disabled unless `[push]` is configured.
     pub pusher: crate::push::Pusher,

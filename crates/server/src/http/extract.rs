@@ -2,6 +2,7 @@
 //! or the portal's session cookie), device credentials, and paging parameters.
 
 use super::error::ApiError;
+use super::limits::{self, Subject};
 use super::portal::session;
 use crate::secrets;
 use crate::state::AppState;
@@ -149,23 +150,45 @@ impl FromRequestParts<AppState> for MerchantAuth {
 /// The merchant behind the request's credentials. An `Authorization` header always wins,
 /// so API clients behave the same whatever cookies they carry; without one, the portal's
 /// session cookie counts, and for a change (`method`) it also needs the CSRF token and an
-/// `admin` user. Both kinds give the same merchant and so the same tenancy.
+/// `admin` user. Both kinds give the same merchant and so the same tenancy. Rate limits
+/// (`limits.rs`) apply around it: per key or portal merchant, and per address on failure.
 pub async fn authenticate_merchant(
     method: &Method,
     headers: &HeaderMap,
     state: &AppState,
 ) -> Result<Merchant, ApiError> {
+    limits::before_auth(state)?;
+    match credentials(method, headers, state).await {
+        Ok((merchant, subject)) => limits::admit(state, subject).map(|()| merchant),
+        Err(e) => {
+            if matches!(e, ApiError::Unauthorized(_)) {
+                limits::failed();
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn credentials(
+    method: &Method,
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<(Merchant, Subject), ApiError> {
     if !headers.contains_key(AUTHORIZATION) {
         if let Some(token) = session::cookie_token(headers) {
             let merchant = session::merchant_for_cookie(state, method, headers, token).await?;
             claimed_merchant(headers, &merchant, "the signed-in merchant")?;
-            return Ok(merchant);
+            let subject = Subject::Merchant(merchant.id.0);
+            return Ok((merchant, subject));
         }
     }
     merchant_for_key(headers, state).await
 }
 
-async fn merchant_for_key(headers: &HeaderMap, state: &AppState) -> Result<Merchant, ApiError> {
+async fn merchant_for_key(
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<(Merchant, Subject), ApiError> {
     let (username, key) = api_key(headers)?;
     let (api_key, merchant) = state
         .store
@@ -189,7 +212,7 @@ async fn merchant_for_key(headers: &HeaderMap, state: &AppState) -> Result<Merch
         ));
     }
     claimed_merchant(headers, &merchant, "the API key")?;
-    Ok(merchant)
+    Ok((merchant, Subject::Key(api_key.id.0)))
 }
 
 /// An `x-merchant-id` header, if sent, must name the authenticated merchant. Sent empty or

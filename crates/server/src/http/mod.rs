@@ -10,6 +10,7 @@ pub mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod keys;
+pub mod limits;
 pub mod ops;
 pub mod orders;
 pub mod params;
@@ -124,10 +125,15 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
     let doc = std::sync::Arc::new(doc);
-    let api = api.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        idempotency::idempotency,
-    ));
+    let api = api
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::track,
+        ));
     Router::new()
         .merge(api)
         .merge(ops::routes())

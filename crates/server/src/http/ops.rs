@@ -34,8 +34,8 @@ async fn metrics_text(State(state): State<AppState>) -> String {
     state.metrics.render()
 }
 
-/// Counts requests and times them per route template (not per raw path: ids would explode
-/// the label space).
+/// Counts requests and times them per method, route template (not the raw path: ids would
+/// explode the label space) and status class (`2xx` .. `5xx`, few enough to keep series cheap).
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
@@ -45,8 +45,12 @@ pub async fn track(request: Request, next: Next) -> Response {
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
+    let status = format!("{}xx", response.status().as_u16() / 100);
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status_class", status),
+    ];
     metrics::counter!("kassa_http_requests_total", &labels).increment(1);
     metrics::histogram!("kassa_http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());

@@ -48,6 +48,12 @@ impl Dispatcher {
         };
         metrics::counter!("kassa_webhook_attempts_total", "outcome" => label).increment(1);
         metrics::histogram!("kassa_webhook_attempt_seconds").record(latency_ms as f64 / 1000.0);
+        metrics::histogram!("kassa_webhook_delivery_lag_seconds").record(
+            (attempted_at - due.event.created_at)
+                .num_milliseconds()
+                .max(0) as f64
+                / 1000.0,
+        );
         if outcome != AttemptOutcome::Delivered {
             tracing::info!(status = ?status_code, error = ?error, outcome = label, "webhook attempt failed");
         }
