@@ -55,10 +55,9 @@ impl Reconciler {
         let mut checked = 0;
         let mut seen = HashMap::new();
         for session in sessions {
-            let last = self.checked.get(&session.id).copied();
-            seen.insert(session.id, last.unwrap_or(now));
-            let recently = last.is_some_and(|at| now - at < grace);
-            if recently && !session.is_due(now) {
+            let recently = self.checked.get(&session.id).copied();
+            if let Some(at) = recently.filter(|at| now - *at < grace && !session.is_due(now)) {
+                seen.insert(session.id, at);
                 continue;
             }
             seen.insert(session.id, now);

@@ -290,7 +290,7 @@ pub async fn reconcile(state: &AppState, session: &Session) -> Result<(), ApiErr
                 match answer {
                     Ok(a) if a.session.status == "ACTIVE" && !session.is_due(state.now()) => {
                         let again = crate::http::sessions::load(state, scope, session.id).await?;
-                        present(state, processor.as_ref(), &acct, &again, &reader, payment).await?;
+                        present(processor.as_ref(), &acct, &again, &reader, payment).await?;
                     }
                     Ok(a) if a.session.status == "FAILED" => release(state, session).await,
                     Ok(_) | Err(ApiError::NotAllowed(_)) => {}
@@ -352,7 +352,6 @@ pub async fn release(state: &AppState, session: &Session) {
 
 /// Puts the session's payment on its reader: the `n`th presentation after `n` declines.
 pub async fn present(
-    _state: &AppState,
     processor: &dyn Processor,
     acct: &Account,
     session: &Session,
@@ -364,7 +363,7 @@ pub async fn present(
     Ok(())
 }
 
-/// The processor for a session's card payment, by the session's payment or its device.
+/// The processor a device's finalize names, or `400` on `payment.processor`.
 pub fn processor_named(state: &AppState, name: &str) -> Result<Arc<dyn Processor>, ApiError> {
     state.processors.named(name).ok_or_else(|| {
         let names = state.processors.names();
