@@ -25,6 +25,7 @@ pub struct CreateLocation {
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2, e.g. `SE`.
     #[serde(default)]
+    #[schema(pattern = "^[A-Z]{2}$")]
     pub country: Option<String>,
 }
 
@@ -65,9 +66,11 @@ impl From<&entities::Location> for Location {
 pub struct CreateEnrollment {
     /// Up to 50 keys; keys 1 to 40 characters, values up to 500.
     #[serde(default)]
+    #[schema(schema_with = crate::schemas::metadata)]
     pub metadata: Option<BTreeMap<String, String>>,
     /// Milliseconds the code stays valid: 60 s .. 7 days, default 2 h.
     #[serde(default)]
+    #[schema(minimum = 60_000, maximum = 604_800_000)]
     pub expires_in: Option<i64>,
     #[serde(default)]
     pub location_id: Option<Uuid>,
@@ -108,6 +111,7 @@ pub struct RegisterDevice {
     #[schema(max_length = 255)]
     pub hardware_id: Option<String>,
     /// `IOS`, `ANDROID`, `TERMINAL` or `WEB`.
+    #[schema(schema_with = crate::schemas::platform)]
     pub platform: String,
     #[serde(default)]
     #[schema(max_length = 255)]
@@ -175,6 +179,7 @@ impl Device {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RegisterReader {
     /// `stripe`.
+    #[schema(schema_with = crate::schemas::reader_processor)]
     pub processor: String,
     #[serde(default)]
     #[schema(min_length = 1, max_length = 255)]
@@ -190,6 +195,7 @@ pub struct RegisterReader {
     pub location_id: Uuid,
     /// Up to 50 keys; keys 1 to 40 characters, values up to 500.
     #[serde(default)]
+    #[schema(schema_with = crate::schemas::metadata)]
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -212,6 +218,7 @@ pub struct UpdateDevice {
     /// Replaces the whole metadata map. Up to 50 keys; keys 1 to 40 characters, values up
     /// to 500.
     #[serde(default)]
+    #[schema(schema_with = crate::schemas::metadata)]
     pub metadata: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub location_id: Option<Uuid>,
@@ -226,5 +233,6 @@ pub struct CreateSimulatedDevice {
     pub location_id: Option<Uuid>,
     /// Up to 49 keys (Kassa adds `simulated`); keys 1 to 40 characters, values up to 500.
     #[serde(default)]
+    #[schema(schema_with = crate::schemas::metadata)]
     pub metadata: Option<BTreeMap<String, String>>,
 }

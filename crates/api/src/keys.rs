@@ -12,6 +12,7 @@ use uuid::Uuid;
 pub struct CreateApiKey {
     /// What the key is for (`till backend`), at most 255 characters.
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub description: Option<String>,
 }
 

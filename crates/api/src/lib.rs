@@ -11,6 +11,7 @@ pub mod order;
 pub mod page;
 pub mod portal;
 pub mod processor;
+pub mod schemas;
 pub mod session;
 pub mod time;
 pub mod webhook;

@@ -9,7 +9,9 @@ use uuid::Uuid;
 // No `Debug`: it carries a password, which must never reach a log.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct Login {
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
+    #[schema(min_length = 1)]
     pub password: String,
 }
 

@@ -87,11 +87,13 @@ pub struct CreateSession {
     /// A device of this merchant (and of `location_id` when given).
     pub device_id: Uuid,
     /// > 0 and equal to the sum of `order_items[].total_amount`.
+    #[schema(minimum = 1)]
     pub order_amount: i64,
     /// Defaults to the sum of `order_items[].total_tax_amount`; when given it must equal it.
     #[serde(default)]
     pub order_tax_amount: Option<i64>,
-    /// ISO 4217, upper case.
+    /// ISO 4217, upper case; `XXX` and `XTS` (no currency, testing) are refused.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub purchase_currency: String,
     #[serde(default)]
     pub purchase_started_at: Option<DateTime<Utc>>,
@@ -106,6 +108,7 @@ pub struct CreateSession {
     pub order_items: Vec<OrderItem>,
     /// Kassa extension: milliseconds until the session expires, 10 s .. 24 h (default 5 min).
     #[serde(default)]
+    #[schema(minimum = 10_000, maximum = 86_400_000)]
     pub expires_in: Option<i64>,
     /// Kassa extension: capture the order when the session finalizes (default true).
     #[serde(default)]

@@ -8,11 +8,14 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateWebhookEndpoint {
     /// Where to POST events. Live mode: `https://` and a public address only.
-    #[schema(max_length = 2048)]
+    #[schema(
+        max_length = 2048,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*$"
+    )]
     pub url: String,
     /// Event types to send; omitted means all. An empty list is refused (`400`).
     #[serde(default)]
-    #[schema(min_items = 1)]
+    #[schema(schema_with = crate::schemas::event_types)]
     pub events: Option<Vec<String>>,
     #[serde(default)]
     #[schema(max_length = 1000)]
@@ -23,12 +26,15 @@ pub struct CreateWebhookEndpoint {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct UpdateWebhookEndpoint {
     #[serde(default)]
-    #[schema(max_length = 2048)]
+    #[schema(
+        max_length = 2048,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*$"
+    )]
     pub url: Option<String>,
     /// Replaces the filter; omitted keeps it. An empty list is refused (`400`): list every
     /// type to receive all of them again.
     #[serde(default)]
-    #[schema(min_items = 1)]
+    #[schema(schema_with = crate::schemas::event_types)]
     pub events: Option<Vec<String>>,
     /// Up to 1000 characters; an empty string clears it.
     #[serde(default)]

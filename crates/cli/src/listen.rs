@@ -1,9 +1,10 @@
 //! `kassa listen`: follows a merchant's events through the events API (long-polling, so no
 //! public URL is needed) and forwards each one, signed like a real delivery, to a local URL.
-//! The development loop of `stripe listen`, for Kassa.
+//! The development loop of `stripe listen`, for Kassa. The feed is read with `kassa-client`.
 
-use anyhow::{bail, Context};
-use serde_json::Value;
+use anyhow::Context;
+use kassa_client::api::event::Event;
+use kassa_client::{Client, Error as ClientError, EventQuery, Events};
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -29,8 +30,8 @@ pub struct ListenArgs {
 }
 
 /// The longest long-poll the server allows.
-const WAIT_SECS: u64 = 30;
-const PAGE: usize = 100;
+const WAIT: Duration = Duration::from_secs(30);
+const PAGE: u32 = 100;
 
 pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
     let secret = match args.secret.clone() {
@@ -45,26 +46,29 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
     kassa_server::webhooks::signature_header(std::slice::from_ref(&secret), "check", 0, b"")
         .context("--secret is not a whsec_ base64 key")?;
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(WAIT_SECS + 15))
+        .timeout(Duration::from_secs(15))
         .build()?;
-    let feed = Feed {
-        http: http.clone(),
-        base: args.url.trim_end_matches('/').to_string(),
-        key: args.api_key.clone(),
-    };
+    let base = args.url.trim_end_matches('/').to_string();
+    let feed = Client::new(&base, &args.api_key)?.events();
     let mut cursor = if args.replay {
         None
     } else {
-        feed.latest().await?
+        latest(&feed).await?
     };
     eprintln!(
-        "Forwarding events from {} to {} (Ctrl-C to stop)",
-        feed.base, args.forward_to
+        "Forwarding events from {base} to {} (Ctrl-C to stop)",
+        args.forward_to
     );
     loop {
-        let (events, next) = match feed.page(cursor.as_deref(), WAIT_SECS).await {
+        let query = EventQuery {
+            after: cursor.clone(),
+            limit: Some(PAGE),
+            wait: Some(WAIT),
+            ..EventQuery::default()
+        };
+        let page = match feed.list(&query).await {
             Ok(page) => page,
-            Err(e) if e.is::<CursorGone>() => {
+            Err(ClientError::CursorExpired { .. }) => {
                 // Everything up to the cursor was forwarded and is now past retention, so
                 // what is still kept is what came after it.
                 eprintln!("the last event seen is past retention; going on from the oldest kept");
@@ -72,96 +76,47 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
                 continue;
             }
             Err(e) => {
-                eprintln!("cannot read events: {e:#}; retrying");
+                eprintln!("cannot read events: {e}; retrying");
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 continue;
             }
         };
-        for event in &events {
-            let kind = event["type"].as_str().unwrap_or_default();
-            if args.events.is_empty() || args.events.iter().any(|t| t == kind) {
+        for event in &page.events {
+            if args.events.is_empty() || args.events.contains(&event.event_type) {
                 forward(&http, &args.forward_to, &secret, event).await;
             }
         }
-        cursor = next.or(cursor);
+        cursor = page.next_cursor.or(cursor);
     }
 }
 
-/// The server no longer has the event the cursor names (deleted past retention).
-#[derive(Debug)]
-struct CursorGone;
-
-impl std::fmt::Display for CursorGone {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the cursor's event is gone")
-    }
-}
-
-impl std::error::Error for CursorGone {}
-
-/// A `BAD_VALUE` whose messages blame `after`.
-fn names_the_cursor(body: &Value) -> bool {
-    body["error_messages"].as_array().is_some_and(|m| {
-        m.iter()
-            .any(|m| m.as_str().is_some_and(|m| m.starts_with("after")))
-    })
-}
-
-struct Feed {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-impl Feed {
-    /// One page of events after `after`, waiting up to `wait` seconds for the first.
-    async fn page(
-        &self,
-        after: Option<&str>,
-        wait: u64,
-    ) -> anyhow::Result<(Vec<Value>, Option<String>)> {
-        let mut query = vec![("wait", wait.to_string()), ("limit", PAGE.to_string())];
-        if let Some(a) = after {
-            query.push(("after", a.to_string()));
+/// The id of the newest event, so that listening starts with the next one.
+async fn latest(feed: &Events) -> anyhow::Result<Option<String>> {
+    let mut cursor = None;
+    loop {
+        let query = EventQuery {
+            after: cursor.clone(),
+            limit: Some(PAGE),
+            ..EventQuery::default()
+        };
+        let page = feed.list(&query).await?;
+        if page.events.is_empty() {
+            return Ok(cursor);
         }
-        let response = self
-            .http
-            .get(format!("{}/ipp/v1/events", self.base))
-            .header("Authorization", format!("Basic {}", self.key))
-            .query(&query)
-            .send()
-            .await?;
-        let status = response.status();
-        let body: Value = response.json().await?;
-        if status == reqwest::StatusCode::BAD_REQUEST && names_the_cursor(&body) {
-            return Err(CursorGone.into());
-        }
-        if !status.is_success() {
-            bail!("{status}: {body}");
-        }
-        let events = body["events"].as_array().cloned().unwrap_or_default();
-        let next = body["next_cursor"].as_str().map(str::to_string);
-        Ok((events, next))
-    }
-
-    /// The id of the newest event, so that listening starts with the next one.
-    async fn latest(&self) -> anyhow::Result<Option<String>> {
-        let mut cursor = None;
-        loop {
-            let (events, next) = self.page(cursor.as_deref(), 0).await?;
-            if events.is_empty() {
-                return Ok(cursor);
-            }
-            cursor = next;
-        }
+        cursor = page.next_cursor;
     }
 }
 
 /// POSTs one event with Standard Webhooks headers and prints the answer.
-async fn forward(http: &reqwest::Client, to: &str, secret: &str, event: &Value) {
-    let id = event["id"].as_str().unwrap_or_default();
-    let kind = event["type"].as_str().unwrap_or_default();
-    let body = event.to_string();
+async fn forward(http: &reqwest::Client, to: &str, secret: &str, event: &Event) {
+    let (id, kind) = (event.id.as_str(), event.event_type.as_str());
+    let body = match serde_json::to_string(event) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{kind} {id}: cannot encode: {e}");
+            return;
+        }
+    };
     let timestamp = chrono::Utc::now().timestamp();
     let signature = match kassa_server::webhooks::signature_header(
         &[secret.to_string()],

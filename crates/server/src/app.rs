@@ -5,7 +5,6 @@ use crate::config::Config;
 use crate::state::AppState;
 use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -65,6 +64,12 @@ impl App {
         let store = kassa_store::connect(&config.database_url)
             .await
             .with_context(|| format!("cannot open database {}", redact(&config.database_url)))?;
+        // Before anything can lease a delivery: frees what an earlier process of this
+        // database left leased, and (SQLite) refuses a second server on the same file.
+        store
+            .join(&config.database_url)
+            .await
+            .context("cannot start serving this database")?;
         let pusher = crate::push::Pusher::from_config(&config.push, clock.clone())
             .context("invalid [push] configuration")?;
         let processors = crate::processors::Processors::from_config(
@@ -114,13 +119,7 @@ impl App {
     pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
         let workers = self.spawn_workers();
         let router = crate::http::router(self.state.clone());
-        let stop = self.stop.clone();
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await?;
+        crate::listener::serve(listener, router, &self.state.config, self.stop.clone()).await;
         self.stop.cancel();
         for w in workers {
             let _ = w.await;
@@ -135,6 +134,12 @@ impl App {
             tokio::spawn(crate::sweeper::run(state.clone(), stop.clone())),
             tokio::spawn(crate::stream::route(state.clone(), stop.clone())),
             tokio::spawn(crate::webhooks::run(state.clone(), stop.clone())),
+            tokio::spawn(crate::gauges::run(state.clone(), stop.clone())),
+            tokio::spawn(crate::webhooks::reaper::run(
+                self.store.clone(),
+                state.clock.clone(),
+                stop.clone(),
+            )),
             tokio::spawn(crate::retention::run(state.clone(), stop.clone())),
             tokio::spawn(crate::processors::reconciler::run(
                 state.clone(),

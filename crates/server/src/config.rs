@@ -59,6 +59,12 @@ struct Raw {
     rate_limit_burst: u32,
     /// Failed merchant authentications per client address, `N/s`, `N/m` or `N/h`.
     auth_failure_limit: String,
+    /// Connections served at once, and the deadlines that keep slow clients from holding
+    /// them (`ConnectionLimits`).
+    max_connections: usize,
+    header_timeout: String,
+    body_timeout: String,
+    idle_timeout: String,
 }
 
 impl Default for Raw {
@@ -84,6 +90,10 @@ impl Default for Raw {
             rate_limit: "100/s".into(),
             rate_limit_burst: 200,
             auth_failure_limit: "20/m".into(),
+            max_connections: 10_000,
+            header_timeout: "10s".into(),
+            body_timeout: "15s".into(),
+            idle_timeout: "75s".into(),
         }
     }
 }
@@ -112,6 +122,51 @@ pub struct Config {
     pub rate_limit: RateLimit,
     /// Failed merchant authentications per client address, counted per node.
     pub auth_failure_limit: RateLimit,
+    /// The listener's connection cap and the timeouts on slow clients.
+    pub connections: ConnectionLimits,
+}
+
+/// How many connections are served at once and how long a client may take (`listener.rs`,
+/// `http/body_timeout.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections served at once; lowered at start-up to fit the open-file limit.
+    pub max: usize,
+    /// From a request's first byte to its last header line; then the connection is closed.
+    pub header_timeout: Duration,
+    /// From the end of the headers to the body's last byte; then `408`.
+    pub body_timeout: Duration,
+    /// A connection with no request in flight and none begun is closed after this.
+    pub idle_timeout: Duration,
+}
+
+impl ConnectionLimits {
+    fn parse(raw: &Raw) -> anyhow::Result<Self> {
+        let within = |name: &str, text: &str, max: Duration| -> anyhow::Result<Duration> {
+            let d = duration(name, text)?;
+            if !(Duration::from_millis(100)..=max).contains(&d) {
+                bail!(
+                    "{name} must be between 100ms and {}",
+                    humantime::format_duration(max)
+                );
+            }
+            Ok(d)
+        };
+        if !(1..=1_000_000).contains(&raw.max_connections) {
+            bail!("max_connections must be between 1 and 1000000");
+        }
+        Ok(Self {
+            max: raw.max_connections,
+            header_timeout: within(
+                "header_timeout",
+                &raw.header_timeout,
+                Duration::from_secs(300),
+            )?,
+            // Below the 60 s request timeout, whose answer is a bare 503 (`http::router`).
+            body_timeout: within("body_timeout", &raw.body_timeout, Duration::from_secs(50))?,
+            idle_timeout: within("idle_timeout", &raw.idle_timeout, Duration::from_secs(3600))?,
+        })
+    }
 }
 
 /// A rate of `requests` per `per` with room for `burst` at once (GCRA, as governor counts).
@@ -179,6 +234,7 @@ impl Config {
 impl TryFrom<Raw> for Config {
     type Error = anyhow::Error;
     fn try_from(raw: Raw) -> anyhow::Result<Self> {
+        let connections = ConnectionLimits::parse(&raw)?;
         let schedule = raw
             .webhook_retry_schedule
             .split(',')
@@ -219,6 +275,7 @@ impl TryFrom<Raw> for Config {
             RateLimit::parse("auth_failure_limit", &raw.auth_failure_limit, 1)?;
         auth_failure_limit.burst = auth_failure_limit.requests;
         Ok(Self {
+            connections,
             rate_limit,
             auth_failure_limit,
             event_retention,
@@ -308,6 +365,36 @@ mod tests {
             ..Raw::default()
         };
         assert!(Config::try_from(raw).is_err());
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_bounds() {
+        let c = Config::defaults().connections;
+        assert_eq!(c.max, 10_000);
+        assert_eq!(c.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.body_timeout, Duration::from_secs(15));
+        assert_eq!(c.idle_timeout, Duration::from_secs(75));
+        let bad = [
+            Raw {
+                max_connections: 0,
+                ..Raw::default()
+            },
+            Raw {
+                header_timeout: "10ms".into(),
+                ..Raw::default()
+            },
+            Raw {
+                body_timeout: "1m".into(),
+                ..Raw::default()
+            },
+            Raw {
+                idle_timeout: "later".into(),
+                ..Raw::default()
+            },
+        ];
+        for raw in bad {
+            assert!(Config::try_from(raw).is_err());
+        }
     }
 
     #[test]

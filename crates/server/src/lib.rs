@@ -6,7 +6,9 @@
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod gauges;
 pub mod http;
+pub mod listener;
 pub mod processors;
 pub mod push;
 pub mod retention;

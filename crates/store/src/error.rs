@@ -32,6 +32,9 @@ pub enum StoreError {
     /// the caller's doing, so a retry would hide it.
     #[error("store invariant broken: {0}")]
     Invariant(&'static str),
+    /// Another process owns the database (SQLite serves one process; see `node.rs`).
+    #[error("{0}")]
+    InUse(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]

@@ -9,6 +9,7 @@ mod dialect;
 mod error;
 mod key_cache;
 mod model;
+mod node;
 mod notify;
 mod portal;
 mod postgres;
@@ -24,9 +25,11 @@ mod webhooks;
 pub use dialect::Backend;
 pub use error::{Duplicate, StoreError};
 pub use model::*;
-pub use notify::Notice;
+pub use notify::{Notice, NoticeKind};
 pub use portal::*;
 pub use processors::*;
+pub use sql::stats::{PoolStats, QueueDepth, StatsStore};
+pub use sql::with_idempotency_key;
 pub use sql::SqlStore;
 pub use stores::*;
 pub use webhooks::*;
@@ -47,6 +50,7 @@ pub trait Store:
     + WebhookStore
     + ProcessorStore
     + PortalStore
+    + StatsStore
 {
 }
 
@@ -61,6 +65,7 @@ impl<T> Store for T where
         + WebhookStore
         + ProcessorStore
         + PortalStore
+        + StatsStore
 {
 }
 

@@ -100,10 +100,14 @@ pub trait DeviceStore: Send + Sync {
         patch: &DevicePatch,
     ) -> Result<Device>;
     /// Deletes the device and revokes its token; `Refused` while it has an open session.
+    /// After commit it announces a `DeviceRemoved` notice, on which every node closes the
+    /// device's streams.
     async fn delete_device(&self, merchant: MerchantId, id: DeviceId, now: Timestamp)
         -> Result<()>;
     async fn find_device_by_token(&self, token_hash: &str) -> Result<Option<Device>>;
-    async fn touch_device(&self, id: DeviceId, now: Timestamp) -> Result<()>;
+    /// Records that the device was heard from. False when it is deleted: a stream that
+    /// missed the removal notice (a lost `NOTIFY`) learns it here.
+    async fn touch_device(&self, id: DeviceId, now: Timestamp) -> Result<bool>;
     /// Forgets a push token that APNs or FCM reported invalid, but only if the device still
     /// has that token (a newer one must survive a late report). True if it was cleared.
     async fn clear_push_token(&self, id: DeviceId, stale_token: &str) -> Result<bool>;
@@ -200,6 +204,9 @@ pub enum IdempotencyClaim {
     Mismatch,
     /// The same request is still being processed.
     InProgress,
+    /// The same request took effect, but its answer was lost (its node stopped between its
+    /// commit and storing the answer): it must not run again, and there is nothing to replay.
+    Lost,
 }
 
 #[async_trait]

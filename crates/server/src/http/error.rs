@@ -41,6 +41,14 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The request body did not arrive in full within the body timeout (`408`). The contract
+    /// has no code for it; `BAD_VALUE` is its generic one for a request that cannot be used.
+    #[error("request body timed out")]
+    BodyTimeout(std::time::Duration),
+    /// Every connection slot is busy with a request (`503`, from the listener); `RATE_LIMITED`
+    /// is the contract's code for "retry after `Retry-After`".
+    #[error("no connection slot free")]
+    Busy,
     /// The card processor failed or did not answer; nothing changed (`502`).
     #[error("processor error: {0}")]
     Processor(String),
@@ -95,6 +103,22 @@ impl ApiError {
                 "METHOD_NOT_ALLOWED",
                 vec!["this path does not support this method".into()],
             ),
+            Self::BodyTimeout(after) => (
+                S::REQUEST_TIMEOUT,
+                "BAD_VALUE",
+                vec![format!(
+                    "body: not received in full within {}",
+                    humantime::format_duration(*after)
+                )],
+            ),
+            Self::Busy => (
+                S::SERVICE_UNAVAILABLE,
+                "RATE_LIMITED",
+                vec![
+                    "the server is at its connection limit; retry after the Retry-After delay"
+                        .into(),
+                ],
+            ),
             Self::Processor(m) => (S::BAD_GATEWAY, "PROCESSOR_ERROR", vec![m.clone()]),
             Self::Internal(_) => (
                 S::INTERNAL_SERVER_ERROR,
@@ -123,10 +147,15 @@ impl IntoResponse for ApiError {
             error_messages: messages,
         };
         let mut response = (status, Json(body)).into_response();
-        if let Self::RateLimited { retry_after_secs } = self {
+        let retry_after = match self {
+            Self::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            Self::Busy => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert("retry-after", HeaderValue::from(retry_after_secs));
+                .insert("retry-after", HeaderValue::from(secs));
         }
         response
     }

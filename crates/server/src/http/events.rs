@@ -24,9 +24,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(redeliver_event))
 }
 
-const MAX_WAIT_SECS: u64 = 30;
+const MAX_WAIT_SECS: u64 = super::openapi::MAX_WAIT_SECS as u64;
 const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 1000;
+pub const MAX_LIMIT: i64 = 1000;
 
 /// The merchant's events, oldest first, after the `after` cursor (an event id).
 ///

@@ -76,6 +76,14 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
             )
             .into_response()
         }
+        Ok(IdempotencyClaim::Lost) => {
+            return ApiError::IdempotencyConflict(
+                "the request with this Idempotency-Key took effect, but its answer was lost when \
+                 the server stopped; it is not run again: read the resource for its result"
+                    .into(),
+            )
+            .into_response()
+        }
         Ok(IdempotencyClaim::InProgress) => {
             return ApiError::IdempotencyConflict(
                 "a request with this Idempotency-Key is still in progress".into(),
@@ -84,9 +92,10 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         }
         Err(e) => return ApiError::from(e).into_response(),
     }
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // Inside the key's scope, the request's session and order changes mark the key in their
+    // own transaction, so a crash before `finish` cannot let a retry run them twice.
+    let work = next.run(Request::from_parts(parts, Body::from(bytes)));
+    let response = kassa_store::with_idempotency_key(merchant.id, key.clone(), work).await;
     finish(&state, merchant.id, &key, response).await
 }
 

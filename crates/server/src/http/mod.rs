@@ -3,6 +3,7 @@
 //! from the code.
 
 pub mod answered;
+pub mod body_timeout;
 pub mod dev;
 pub mod devices;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod keys;
 pub mod limits;
+pub mod openapi;
 pub mod ops;
 pub mod orders;
 pub mod params;
@@ -48,6 +50,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
             Decisions where Kustom is silent: amounts are int64 minor units; session create answers 200 (Kustom's); \
             `expires_in` is milliseconds (10 s .. 24 h); a path id that is not a UUID is 404 like any unknown id; \
             merchant calls accept `Idempotency-Key` (24 h window) and replay with `Idempotent-Replayed: true`; \
+            a request that took effect but whose answer was lost in a crash is never run again: its key answers \
+            409 IDEMPOTENCY_CONFLICT (read the resource for its result); \
             discount, gift_card and store_credit items must be ≤ 0 and all other item types ≥ 0; \
             a finalized session keeps `failure_reason` of its last decline; \
             the enrollment code is returned only on create (stored hashed).",
@@ -104,7 +108,7 @@ impl Modify for Security {
 
 /// The API routes and their OpenAPI document.
 pub fn api() -> (Router<AppState>, OpenApiDoc) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(sessions::routes())
         .merge(pos::routes())
         .merge(devices::routes())
@@ -119,7 +123,10 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(portal::routes())
         .merge(keys::routes())
         .merge(crate::stream::routes())
-        .split_for_parts()
+        .split_for_parts();
+    let mut doc = doc;
+    openapi::complete(&mut doc);
+    (router, doc)
 }
 
 pub fn router(state: AppState) -> Router {
@@ -143,6 +150,11 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { Json(doc.as_ref().clone()) }),
         )
         .fallback(|| async { error::ApiError::not_found("route") })
+        // Inside `ops::track`, so a late body is counted as the 408 it is answered with.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body_timeout::limit,
+        ))
         .layer(axum::middleware::from_fn(ops::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| {

@@ -31,6 +31,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> String {
+    crate::gauges::refresh(&state).await;
     state.metrics.render()
 }
 

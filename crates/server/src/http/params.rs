@@ -7,7 +7,8 @@ use axum::http::request::Parts;
 use kassa_api::page::{PageBody, PageQuery};
 use kassa_store::{Page, PageRequest};
 
-const MAX_PAGE_NUMBER: i64 = 10_000_000;
+pub const MAX_PAGE_NUMBER: i64 = 10_000_000;
+pub const MAX_PAGE_SIZE: i64 = 100;
 
 /// A store page on the wire, each item turned by `f`.
 pub fn page_body<'a, S, T>(found: &'a Page<S>, f: impl FnMut(&'a S) -> T) -> PageBody<T> {
@@ -26,8 +27,11 @@ pub fn page_request(q: &PageQuery) -> Result<PageRequest, ApiError> {
             format!("must be between 0 and {MAX_PAGE_NUMBER}"),
         ));
     }
-    if !(1..=100).contains(&size) {
-        return Err(ApiError::field("page_size", "must be between 1 and 100"));
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(ApiError::field(
+            "page_size",
+            format!("must be between 1 and {MAX_PAGE_SIZE}"),
+        ));
     }
     Ok(PageRequest { number, size })
 }

@@ -30,7 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 const MIN_TTL_MS: i64 = 10_000;
 const MAX_TTL_MS: i64 = 86_400_000;
-const MAX_WAIT_SECS: u64 = 30;
+const MAX_WAIT_SECS: u64 = super::openapi::MAX_WAIT_SECS as u64;
 
 /// Create a payment session and push it to the device.
 ///

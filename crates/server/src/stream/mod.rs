@@ -3,7 +3,8 @@
 //! notice costs one map lookup however many devices are connected. Each connection has a
 //! small bounded queue: a device that cannot keep up is told to resync (it gets the open
 //! sessions again) instead of slowing anyone else down. REST stays the source of truth;
-//! frames only say "look at this session".
+//! frames only say "look at this session". A device's removal notice closes its connections
+//! on every node at once.
 
 pub mod socket;
 
@@ -11,10 +12,10 @@ use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use kassa_core::session::SessionStatus;
 use kassa_core::{DeviceId, SessionId};
-use kassa_store::Notice;
+use kassa_store::{Notice, NoticeKind};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -59,6 +60,26 @@ impl Frame {
 struct Conn {
     id: u64,
     tx: mpsc::Sender<Frame>,
+    removed: CancellationToken,
+}
+
+/// One connection's place in the hub. Dropping it unregisters the connection, however the
+/// connection ends (a close, an error, a panic, an aborted task), so the
+/// `kassa_device_connections` gauge counts exactly the open streams.
+pub struct Registration {
+    hub: Arc<Hub>,
+    device: DeviceId,
+    id: u64,
+    pub frames: mpsc::Receiver<Frame>,
+    /// Cancelled when the device is removed: the connection must close. Not a frame, because
+    /// a full queue must not swallow it.
+    pub removed: CancellationToken,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.unregister(self.device, self.id);
+    }
 }
 
 #[derive(Default)]
@@ -72,16 +93,28 @@ pub struct Hub {
 impl Hub {
     /// Registers a connection before its replay is read, so nothing committed in between
     /// is missed (the device dedups by session id).
-    pub fn register(&self, device: DeviceId) -> (u64, mpsc::Receiver<Frame>) {
-        let (tx, rx) = mpsc::channel(QUEUE);
+    pub fn register(self: &Arc<Self>, device: DeviceId) -> Registration {
+        let (tx, frames) = mpsc::channel(QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let removed = CancellationToken::new();
+        let conn = Conn {
+            id,
+            tx,
+            removed: removed.clone(),
+        };
         let mut conns = self.conns.lock().expect("hub lock poisoned");
-        conns.entry(device).or_default().push(Conn { id, tx });
+        conns.entry(device).or_default().push(conn);
         metrics::gauge!("kassa_device_connections").increment(1.0);
-        (id, rx)
+        Registration {
+            hub: self.clone(),
+            device,
+            id,
+            frames,
+            removed,
+        }
     }
 
-    pub fn unregister(&self, device: DeviceId, id: u64) {
+    fn unregister(&self, device: DeviceId, id: u64) {
         let mut conns = self.conns.lock().expect("hub lock poisoned");
         if let Some(list) = conns.get_mut(&device) {
             list.retain(|c| c.id != id);
@@ -125,6 +158,18 @@ impl Hub {
         }
     }
 
+    /// Tells every connection of `device` on this node to close; returns how many there were.
+    /// They leave the hub as their tasks end.
+    pub fn remove_device(&self, device: DeviceId) -> usize {
+        self.seen.lock().expect("hub lock poisoned").remove(&device);
+        let conns = self.conns.lock().expect("hub lock poisoned");
+        let list = conns.get(&device).map(Vec::as_slice).unwrap_or_default();
+        for conn in list {
+            conn.removed.cancel();
+        }
+        list.len()
+    }
+
     fn resync_all(&self) {
         let conns = self.conns.lock().expect("hub lock poisoned");
         for conn in conns.values().flatten() {
@@ -144,7 +189,8 @@ pub fn online(state: &AppState, device: &kassa_store::Device) -> (bool, Option<D
     (online, last)
 }
 
-/// Routes every commit notice to the connections of its device.
+/// Routes every commit notice to the connections of its device, and closes the connections
+/// of a removed device.
 pub async fn route(state: AppState, stop: CancellationToken) {
     let mut notices = state.store.subscribe();
     loop {
@@ -153,12 +199,45 @@ pub async fn route(state: AppState, stop: CancellationToken) {
             n = notices.recv() => n,
         };
         match notice {
-            Ok(n) => state.hub.deliver(n.device_id, Frame::from_notice(&n)),
+            Ok(n) => match n.kind {
+                NoticeKind::Session => state.hub.deliver(n.device_id, Frame::from_notice(&n)),
+                NoticeKind::DeviceRemoved => {
+                    let closed = state.hub.remove_device(n.device_id);
+                    let device = n.device_id;
+                    tracing::info!(device.id = %device, closed, "device removed; closing streams");
+                }
+            },
             Err(RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "push router lagged; resyncing devices");
                 state.hub.resync_all();
             }
             Err(RecvError::Closed) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_removal_signals_every_connection_of_the_device_and_a_drop_leaves_the_hub() {
+        let hub = Arc::new(Hub::default());
+        let (device, other) = (DeviceId::new(), DeviceId::new());
+        let first = hub.register(device);
+        let second = hub.register(device);
+        let theirs = hub.register(other);
+        assert_eq!(hub.remove_device(device), 2);
+        assert!(first.removed.is_cancelled() && second.removed.is_cancelled());
+        assert!(!theirs.removed.is_cancelled());
+        // Signalled connections stay until their tasks end, whichever way that happens.
+        assert!(hub.is_connected(device));
+        drop(first);
+        assert!(hub.is_connected(device));
+        drop(second);
+        assert!(!hub.is_connected(device));
+        assert!(hub.is_connected(other));
+        drop(theirs);
+        assert!(hub.conns.lock().unwrap().is_empty());
     }
 }

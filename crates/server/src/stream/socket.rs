@@ -1,14 +1,14 @@
 //! `GET /ipp/v1/device/stream`: the device's WebSocket. Authenticated at the handshake
 //! (`Authorization: Bearer` or `?access_token=`, since browsers cannot set headers on a
 //! WebSocket); then a replay of the open sessions, then live frames, with pings to notice a
-//! dead link.
+//! dead link. Removing the device closes the stream with code 4401.
 
-use super::{Frame, ONLINE_WINDOW};
+use super::{Frame, Registration, ONLINE_WINDOW};
 use crate::http::error::ApiError;
 use crate::http::extract::{bearer, device_for_token, Params};
 use crate::state::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -26,6 +26,9 @@ const MAX_MESSAGE: usize = 16 * 1024;
 const PING_EVERY: Duration = Duration::from_secs(10);
 /// How often a busy connection writes `last_seen_at` for other nodes to read.
 const TOUCH_EVERY: Duration = Duration::from_secs(10);
+/// The close code when the device is removed: 4000-4999 is the application's range, and 4401
+/// reads as HTTP's 401, which is what the device gets if it reconnects with its old token.
+pub const CLOSE_REMOVED: u16 = 4401;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(device_stream))
@@ -36,7 +39,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// Server → device text frames: `{"type":"session.created","sessionId":…}` and
 /// `{"type":"session.updated","sessionId":…,"status":…}`. On connect, one `session.created`
 /// per open session is replayed first (dedup by id). A missing or bad token is refused at the
-/// handshake with `401` and the error body.
+/// handshake with `401` and the error body. When the device is deleted, its streams on every
+/// node are closed with code `4401` ("device removed").
 #[utoipa::path(get, path = "/ipp/v1/device/stream", tag = "pos",
     params(("access_token" = Option<String>, Query, description = "The device token, for clients that cannot set headers")),
     responses((status = 101, description = "Switching to the WebSocket protocol"),
@@ -63,21 +67,25 @@ pub async fn device_stream(
 }
 
 async fn serve(state: AppState, device: Device, socket: WebSocket) {
-    let (conn, frames) = state.hub.register(device.id);
+    let conn = state.hub.register(device.id);
     state.hub.heard_from(device.id, state.now());
-    touch(&state, &device).await;
-    if let Err(e) = run(&state, &device, socket, frames).await {
+    if let Err(e) = run(&state, &device, socket, conn).await {
         tracing::debug!(device.id = %device.id, error = %e, "device stream closed");
     }
-    state.hub.unregister(device.id, conn);
 }
 
 async fn run(
     state: &AppState,
     device: &Device,
     mut socket: WebSocket,
-    mut frames: tokio::sync::mpsc::Receiver<Frame>,
+    mut conn: Registration,
 ) -> anyhow::Result<()> {
+    // After registering: a removal committed before this write is seen by it, and one
+    // committed after it reaches `conn`. The handshake's token check alone would miss a
+    // removal committed between the check and the registration.
+    if !touch(state, device).await {
+        return close_removed(socket).await;
+    }
     replay(state, device, &mut socket).await?;
     let mut ping = interval(PING_EVERY);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -86,7 +94,9 @@ async fn run(
     let window = ONLINE_WINDOW.to_std().unwrap_or(Duration::from_secs(30));
     loop {
         tokio::select! {
-            frame = frames.recv() => match frame {
+            biased;
+            _ = conn.removed.cancelled() => return close_removed(socket).await,
+            frame = conn.frames.recv() => match frame {
                 Some(Frame::Resync) => replay(state, device, &mut socket).await?,
                 Some(frame) => send(&mut socket, &frame).await?,
                 None => return Ok(()),
@@ -98,7 +108,10 @@ async fn run(
                     state.hub.heard_from(device.id, state.now());
                     if last_touch.elapsed() >= TOUCH_EVERY {
                         last_touch = Instant::now();
-                        touch(state, device).await;
+                        if !touch(state, device).await {
+                            // Removed, and this node missed the notice (a lost `NOTIFY`).
+                            return close_removed(socket).await;
+                        }
                     }
                 }
                 Some(Err(e)) => return Err(e.into()),
@@ -131,8 +144,23 @@ async fn send(socket: &mut WebSocket, frame: &Frame) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn touch(state: &AppState, device: &Device) {
-    if let Err(e) = state.store.touch_device(device.id, state.now()).await {
-        tracing::warn!(device.id = %device.id, error = %e, "could not record last_seen_at");
+/// Records `last_seen_at`; false once the device is removed. A failed write counts as
+/// still there: a database hiccup must not drop every stream.
+async fn touch(state: &AppState, device: &Device) -> bool {
+    match state.store.touch_device(device.id, state.now()).await {
+        Ok(live) => live,
+        Err(e) => {
+            tracing::warn!(device.id = %device.id, error = %e, "could not record last_seen_at");
+            true
+        }
     }
+}
+
+async fn close_removed(mut socket: WebSocket) -> anyhow::Result<()> {
+    let frame = CloseFrame {
+        code: CLOSE_REMOVED,
+        reason: "device removed".into(),
+    };
+    socket.send(Message::Close(Some(frame))).await?;
+    Ok(())
 }

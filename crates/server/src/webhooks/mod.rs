@@ -7,6 +7,7 @@
 
 mod dispatcher;
 pub mod guard;
+pub mod reaper;
 
 pub use dispatcher::{run, Dispatcher};
 

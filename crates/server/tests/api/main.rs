@@ -6,6 +6,7 @@ mod bad_input;
 mod conflicts;
 mod devices;
 mod harness;
+mod idempotent_effects;
 mod keys;
 mod limits;
 mod locations;
@@ -15,6 +16,7 @@ mod processors;
 mod rate_limits;
 mod refusals;
 mod sessions;
+mod slow_clients;
 mod stream;
 mod tenancy;
 

@@ -1,4 +1,5 @@
-//! The device stream: handshake auth, replay, live frames, presence, and fan-out across nodes.
+//! The device stream: handshake auth, replay, live frames, presence, fan-out across nodes,
+//! and the close of a removed device's streams on every node.
 
 use crate::both_backends;
 use crate::harness::*;
@@ -142,4 +143,95 @@ async fn a_device_on_node_b_gets_sessions_created_on_node_a() {
         next_frame(&mut socket).await,
         json!({"type": "session.created", "sessionId": s["session_id"]})
     );
+}
+
+/// The code of the close frame the server sends, within a deadline; frames before it are
+/// skipped, and a stream that ends without a close frame fails the test.
+async fn close_code(socket: &mut Socket) -> u16 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("closed in time");
+        match message
+            .expect("a close frame before the end")
+            .expect("valid")
+        {
+            Message::Close(Some(frame)) => return frame.code.into(),
+            Message::Close(None) => panic!("closed without a code"),
+            _ => continue,
+        }
+    }
+}
+
+/// Returns once the server's read loop answers a ping, so the stream is in the hub.
+async fn serving(socket: &mut Socket) {
+    socket.send(Message::Ping("up?".into())).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("a pong in time");
+        if let Message::Pong(_) = message.expect("open").expect("valid") {
+            return;
+        }
+    }
+}
+
+async fn delete_device(app: &TestApp, id: &str) {
+    let r = app
+        .merchant(Method::DELETE, &format!("/ipp/v1/devices/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+both_backends!(deleting_a_device_closes_its_streams_at_once, |app| {
+    let (other, other_token) = app.simulated_device("Till 2").await;
+    let mut first = connect(&app, &app.device_token).await;
+    let mut second = connect(&app, &app.device_token).await;
+    let mut theirs = connect(&app, &other_token).await;
+    for socket in [&mut first, &mut second, &mut theirs] {
+        serving(socket).await;
+    }
+    // Past the handshake but maybe not yet in the hub: it closes too (its first write sees
+    // a removal that came before it joined).
+    let mut racing = connect(&app, &app.device_token).await;
+    delete_device(&app, &app.device_id).await;
+    for socket in [&mut first, &mut second, &mut racing] {
+        assert_eq!(close_code(socket).await, 4401);
+    }
+
+    // The other device's stream stays, and the old token is refused at the handshake.
+    let s = app.session_on(&other).await;
+    assert_eq!(next_frame(&mut theirs).await["sessionId"], s["session_id"]);
+    let ws = format!(
+        "{}/ipp/v1/device/stream?access_token={}",
+        app.base.replace("http", "ws"),
+        app.device_token
+    );
+    let err = tokio_tungstenite::connect_async(ws).await.unwrap_err();
+    let tokio_tungstenite::tungstenite::Error::Http(response) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(response.status(), 401);
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_device_on_node_a_closes_its_stream_on_node_b() {
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let url = a.state.config.database_url.clone();
+    let b = TestApp::spawn_with(Backend::Postgres, |c| c.database_url = url).await;
+    let mut socket = connect(&b, &a.device_token).await;
+    // Registered on B: a session created through A reaches it.
+    let s = a.session_on(&a.device_id).await;
+    assert_eq!(next_frame(&mut socket).await["sessionId"], s["session_id"]);
+    let id = s["session_id"].as_str().unwrap();
+    a.merchant(Method::PUT, &format!("/ipp/v1/sessions/{id}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    delete_device(&a, &a.device_id).await;
+    assert_eq!(close_code(&mut socket).await, 4401);
 }

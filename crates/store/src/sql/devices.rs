@@ -2,6 +2,7 @@
 
 use super::{Arg, Sql, SqlStore};
 use crate::model::*;
+use crate::notify::Notice;
 use crate::rows::{id, ms, opt_id, DeviceRow};
 use crate::stores::DeviceStore;
 use crate::{Result, StoreError};
@@ -149,6 +150,9 @@ impl DeviceStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        // After commit, so a node that closes the device's streams on it finds the token
+        // already refused when the device reconnects.
+        self.announce(Notice::device_removed(merchant, id)).await;
         Ok(())
     }
 
@@ -163,13 +167,15 @@ impl DeviceStore for SqlStore {
         row.map(Device::try_from).transpose()
     }
 
-    async fn touch_device(&self, id: DeviceId, now: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2")
-            .bind(ms(now))
-            .bind(id.to_string())
-            .execute(&self.write)
-            .await?;
-        Ok(())
+    async fn touch_device(&self, id: DeviceId, now: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE devices SET last_seen_at = $1 WHERE id = $2 AND deleted_at IS NULL",
+        )
+        .bind(ms(now))
+        .bind(id.to_string())
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     #[tracing::instrument(skip_all, fields(device.id = %id))]

@@ -40,6 +40,8 @@ pub(crate) struct FanOut {
     /// When a delivery leased to this node at insert comes back; 0: nothing is leased.
     pub lease_until: i64,
     pub now: i64,
+    /// The node that holds those leases (0: SQLite, or not joined).
+    pub node: i64,
 }
 
 /// What a commit leaves for the dispatchers.
@@ -83,16 +85,17 @@ pub(crate) const FANNED_COLUMNS: &str = "w.id AS delivery_id, w.endpoint_id, w.l
 
 /// `INSERT … SELECT` of one event's deliveries from `from` (which names the endpoints `p`).
 /// `seq` is an SQL expression; the array holds the placeholder numbers of the session id,
-/// sequence, merchant id, event type, first-attempt time, lease (0: none) and now.
-pub(crate) fn insert_deliveries(seq: &str, from: &str, slots: [usize; 7]) -> String {
-    let [session, sequence, merchant, kind, first_at, lease, now] = slots;
+/// sequence, merchant id, event type, first-attempt time, lease (0: none), now and this node's
+/// id (the lease's holder: see `node.rs`).
+pub(crate) fn insert_deliveries(seq: &str, from: &str, slots: [usize; 8]) -> String {
+    let [session, sequence, merchant, kind, first_at, lease, now, node] = slots;
     format!(
         "INSERT INTO webhook_deliveries (event_seq, endpoint_id, session_id, sequence, status, \
-           attempts, next_attempt_at, leased_until, created_at, updated_at) \
+           attempts, next_attempt_at, leased_until, leased_by, created_at, updated_at) \
          SELECT {seq}, p.id, ${session}, ${sequence}, 'PENDING', 0, ${first_at}, \
            CASE WHEN ${lease} > 0 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries b \
              WHERE b.endpoint_id = p.id AND b.session_id = ${session} AND b.status = 'PENDING' \
-               AND b.attempts = 0 AND b.sequence < ${sequence}) THEN ${lease} END, ${now}, ${now} \
+               AND b.attempts = 0 AND b.sequence < ${sequence}) THEN ${lease} END, ${node}, ${now}, ${now} \
          FROM {from} WHERE p.merchant_id = ${merchant} AND p.enabled = 1 AND {}",
         type_match(&format!("${kind}"))
     )
@@ -104,7 +107,7 @@ pub(crate) fn type_match(kind: &str) -> String {
 }
 
 /// PostgreSQL: the event and its deliveries in one statement. Binds the event's eleven
-/// columns as `$1…$11` (see `bind_event`), then first-attempt time, lease and now. Built
+/// columns as `$1…$11` (see `bind_event`), then first-attempt time, lease, now and node. Built
 /// once: every transition runs it.
 fn event_and_deliveries_pg() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -115,7 +118,11 @@ fn event_and_deliveries_pg() -> &'static str {
              w AS ({} RETURNING id, endpoint_id, leased_until) \
              SELECT (SELECT seq FROM e) AS seq, {FANNED_COLUMNS} FROM (SELECT 1 AS one) o \
              LEFT JOIN w ON true LEFT JOIN webhook_endpoints p ON p.id = w.endpoint_id",
-            insert_deliveries("e.seq", "e, webhook_endpoints p", [4, 5, 2, 3, 12, 13, 14])
+            insert_deliveries(
+                "e.seq",
+                "e, webhook_endpoints p",
+                [4, 5, 2, 3, 12, 13, 14, 15]
+            )
         )
     })
 }
@@ -220,6 +227,7 @@ impl SqlStore {
             first_at: ms(now + first_delay),
             lease_until,
             now: ms(now),
+            node: self.node.id(),
         }
     }
 
@@ -237,6 +245,7 @@ impl SqlStore {
                     .bind(at.first_at)
                     .bind(at.lease_until)
                     .bind(at.now)
+                    .bind(at.node)
                     .fetch_all(&mut **tx)
                     .await?
             }
@@ -262,7 +271,7 @@ impl SqlStore {
         let done = sqlx::query(&insert_deliveries(
             "$1",
             "webhook_endpoints p",
-            [2, 3, 4, 5, 6, 7, 8],
+            [2, 3, 4, 5, 6, 7, 8, 9],
         ))
         .bind(seq)
         .bind(event.session_id.to_string())
@@ -272,6 +281,7 @@ impl SqlStore {
         .bind(at.first_at)
         .bind(at.lease_until)
         .bind(at.now)
+        .bind(at.node)
         .execute(&mut **tx)
         .await?;
         if done.rows_affected() == 0 {

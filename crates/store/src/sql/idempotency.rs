@@ -1,11 +1,56 @@
 //! Idempotency keys: reserve, complete with the response, replay.
+//!
+//! The answer is stored after the request's own transaction, so a crash in between would
+//! leave a key reserved without an answer, which after a while counts as abandoned and runs
+//! again. To keep that retry from running twice, the request's session and order changes
+//! mark the key (`effect_at`) in their own transaction: the HTTP layer serves the request
+//! inside `with_idempotency_key`, and `mark_effect` finds the key there. A key whose changes
+//! committed but whose answer was lost is `Lost`, never run again.
 
+use super::session_tx::Tx;
 use super::SqlStore;
 use crate::rows::ms;
 use crate::stores::{IdempotencyClaim, IdempotencyStore, StoredResponse};
 use crate::Result;
 use async_trait::async_trait;
 use kassa_core::{MerchantId, Timestamp};
+
+tokio::task_local! {
+    /// The merchant and `Idempotency-Key` of the request this task serves.
+    static REQUEST_KEY: (MerchantId, String);
+}
+
+/// Runs `work` (a request's handler) so that the changes it commits mark `key` as having
+/// taken effect, in their own transaction.
+pub async fn with_idempotency_key<F: std::future::Future>(
+    merchant: MerchantId,
+    key: String,
+    work: F,
+) -> F::Output {
+    REQUEST_KEY.scope((merchant, key), work).await
+}
+
+/// Whether this task serves a request under an `Idempotency-Key`.
+pub(crate) fn serving_a_key() -> bool {
+    REQUEST_KEY.try_with(|_| ()).is_ok()
+}
+
+/// In the transaction of a request's changes: marks its key as having taken effect.
+pub(crate) async fn mark_effect(tx: &mut Tx<'_>, now: Timestamp) -> Result<()> {
+    let Ok((merchant, key)) = REQUEST_KEY.try_with(|k| k.clone()) else {
+        return Ok(());
+    };
+    sqlx::query(
+        "UPDATE idempotency_keys SET effect_at = $1 \
+         WHERE merchant_id = $2 AND key = $3 AND status_code IS NULL",
+    )
+    .bind(ms(now))
+    .bind(merchant.to_string())
+    .bind(key)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {
@@ -14,6 +59,7 @@ struct KeyRow {
     headers: Option<String>,
     body: Option<String>,
     created_at: i64,
+    effect_at: Option<i64>,
 }
 
 #[async_trait]
@@ -28,7 +74,7 @@ impl IdempotencyStore for SqlStore {
     ) -> Result<IdempotencyClaim> {
         let mut tx = self.write.begin().await?;
         let sql = format!(
-            "SELECT fingerprint, status_code, headers, body, created_at FROM idempotency_keys \
+            "SELECT fingerprint, status_code, headers, body, created_at, effect_at FROM idempotency_keys \
              WHERE merchant_id = $1 AND key = $2{}",
             self.backend.for_update()
         );
@@ -41,12 +87,20 @@ impl IdempotencyStore for SqlStore {
             Some(row) if row.created_at >= ms(since) && !abandoned(&row, now) => {
                 return judge(row, fingerprint)
             }
+            // Its changes committed, its answer was lost: running it again would repeat them.
+            Some(row) if row.created_at >= ms(since) && row.effect_at.is_some() => {
+                return Ok(match row.fingerprint == fingerprint {
+                    true => IdempotencyClaim::Lost,
+                    false => IdempotencyClaim::Mismatch,
+                });
+            }
             Some(_) => {
                 // Past the retention window, or reserved by a request that never finished
                 // (its node died): the key is free again.
                 sqlx::query(
                     "UPDATE idempotency_keys SET fingerprint = $1, status_code = NULL, \
-                     headers = NULL, body = NULL, created_at = $2 WHERE merchant_id = $3 AND key = $4",
+                     headers = NULL, body = NULL, effect_at = NULL, created_at = $2 \
+                     WHERE merchant_id = $3 AND key = $4",
                 )
                 .bind(fingerprint)
                 .bind(ms(now))
@@ -96,7 +150,8 @@ impl IdempotencyStore for SqlStore {
 
     async fn release_idempotency_key(&self, merchant: MerchantId, key: &str) -> Result<()> {
         sqlx::query(
-            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL",
+            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND key = $2 \
+             AND status_code IS NULL AND effect_at IS NULL",
         )
         .bind(merchant.to_string())
         .bind(key)

@@ -15,7 +15,10 @@ mod queue;
 mod quick_create;
 mod session_tx;
 mod sessions;
+pub(crate) mod stats;
 mod webhooks;
+
+pub use idempotency::with_idempotency_key;
 
 use crate::notify::Notice;
 use crate::{Backend, Result};
@@ -38,6 +41,8 @@ pub struct SqlStore {
     pub(crate) keys: std::sync::Arc<crate::key_cache::KeyCache>,
     /// Where this node's committed deliveries go (see `fanout.rs`).
     pub(crate) routing: std::sync::OnceLock<fanout::Routing>,
+    /// This process as a node of the delivery queue (see `node.rs`).
+    pub(crate) node: crate::node::Node,
 }
 
 /// A notice for the PostgreSQL notifier and who to tell once it is sent.
@@ -54,6 +59,7 @@ impl SqlStore {
             outbound: std::sync::OnceLock::new(),
             routing: std::sync::OnceLock::new(),
             keys: Default::default(),
+            node: Default::default(),
         }
     }
 
@@ -75,6 +81,7 @@ impl SqlStore {
 
     /// Closes the pools so that in-flight transactions finish and files are released.
     pub async fn close(&self) {
+        self.node.leave();
         self.write.close().await;
         self.read.close().await;
     }

@@ -51,6 +51,7 @@ impl OrderStore for SqlStore {
             // Impossible: loaded `FOR UPDATE` (SQLite: the one write connection).
             return Err(StoreError::Invariant("order changed under its lock"));
         }
+        super::idempotency::mark_effect(&mut tx, chrono::Utc::now()).await?;
         tx.commit().await?;
         Ok(order)
     }

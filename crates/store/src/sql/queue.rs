@@ -135,8 +135,9 @@ impl SqlStore {
         skip: &[WebhookEndpointId],
     ) -> Result<Vec<DueDelivery>> {
         let claim = format!(
-            "UPDATE webhook_deliveries SET leased_until = $1 WHERE id IN ({}) \
+            "UPDATE webhook_deliveries SET leased_until = $1, leased_by = {} WHERE id IN ({}) \
              RETURNING id, attempts, endpoint_id, event_seq",
+            self.node.id(),
             due_ids(self.backend, skip)
         );
         let rows: Vec<DueRow> = match self.backend {

@@ -29,7 +29,7 @@ struct CreatedRow {
 }
 
 /// Binds the session's 22 columns as `$1…$22`, its timeline entry as `$23…$26`, its event
-/// as `$27…$37` and the delivery times as `$38…$40`.
+/// as `$27…$37`, the delivery times as `$38…$40` and this node's id as `$41`.
 fn statement() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
@@ -53,7 +53,7 @@ fn statement() -> &'static str {
             insert_deliveries(
                 "e.seq",
                 "e, webhook_endpoints p",
-                [30, 31, 28, 29, 38, 39, 40]
+                [30, 31, 28, 29, 38, 39, 40, 41]
             )
         )
     })
@@ -89,6 +89,7 @@ impl SqlStore {
             .bind(at.first_at)
             .bind(at.lease_until)
             .bind(at.now)
+            .bind(at.node)
             .fetch_all(&self.write)
             .await?;
         let Some(first) = rows.first() else {

@@ -4,7 +4,7 @@
 
 use super::fanout::{event_record, Fanned, Persisted};
 use super::SqlStore;
-use crate::notify::Notice;
+use crate::notify::{Notice, NoticeKind};
 use crate::rows::{ms, SessionRow, SESSION_COLUMNS, SESSION_SELECT};
 use crate::{Backend, Result, Scope, StoreError};
 use kassa_core::event::{Entry, EventType, TimelineEntry};
@@ -55,6 +55,7 @@ impl SqlStore {
         applied: &Applied,
         now: Timestamp,
     ) -> Result<Persisted> {
+        super::idempotency::mark_effect(tx, now).await?;
         match version {
             None => insert_session(tx, session).await?,
             Some(v) => update_session(tx, session, v).await?,
@@ -235,5 +236,6 @@ pub(crate) fn notice(session: &Session, has_events: bool, queued: bool) -> Notic
         status: session.status,
         has_events,
         queued,
+        kind: NoticeKind::Session,
     }
 }

@@ -1,8 +1,10 @@
 //! One conformance suite over the `Store` trait, run against a fresh SQLite file and a fresh
 //! PostgreSQL database per test. Both backends must give the same answers.
 
+mod device_removal;
 mod duplicates;
 mod fixtures;
+mod idempotent_effects;
 mod keys;
 mod places;
 mod portal;
@@ -10,7 +12,9 @@ mod processor_records;
 mod processors;
 mod races;
 mod sessions;
+mod stats;
 mod tenancy;
+mod tls;
 mod webhooks;
 
 /// Declares `$name` once per backend; the body gets a fresh store as `$store`.
