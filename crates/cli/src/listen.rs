@@ -48,6 +48,7 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .build()?;
+    let to = reqwest::Url::parse(&args.forward_to).context("--forward-to is not a URL")?;
     let base = args.url.trim_end_matches('/').to_string();
     let feed = Client::new(&base, &args.api_key)?.events();
     let mut cursor = if args.replay {
@@ -83,7 +84,7 @@ pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
         };
         for event in &page.events {
             if args.events.is_empty() || args.events.contains(&event.event_type) {
-                forward(&http, &args.forward_to, &secret, event).await;
+                forward(&http, &to, &secret, event).await;
             }
         }
         cursor = page.next_cursor.or(cursor);
@@ -108,9 +109,9 @@ async fn latest(feed: &Events) -> anyhow::Result<Option<String>> {
 }
 
 /// POSTs one event with Standard Webhooks headers and prints the answer.
-async fn forward(http: &reqwest::Client, to: &str, secret: &str, event: &Event) {
+async fn forward(http: &reqwest::Client, to: &reqwest::Url, secret: &str, event: &Event) {
     let (id, kind) = (event.id.as_str(), event.event_type.as_str());
-    let body = match serde_json::to_string(event) {
+    let body = match serde_json::to_vec(event) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("{kind} {id}: cannot encode: {e}");
@@ -118,27 +119,22 @@ async fn forward(http: &reqwest::Client, to: &str, secret: &str, event: &Event) 
         }
     };
     let timestamp = chrono::Utc::now().timestamp();
-    let signature = match kassa_server::webhooks::signature_header(
-        &[secret.to_string()],
+    let secrets = [secret.to_string()];
+    let request = match kassa_server::webhooks::signed_post(
+        http,
+        to.clone(),
+        &secrets,
         id,
         timestamp,
-        body.as_bytes(),
+        body,
     ) {
-        Ok(s) => s,
+        Ok(r) => r,
         Err(e) => {
             eprintln!("{kind} {id}: cannot sign: {e}");
             return;
         }
     };
-    let result = http
-        .post(to)
-        .header("content-type", "application/json")
-        .header("webhook-id", id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(body)
-        .send()
-        .await;
+    let result = request.send().await;
     match result {
         Ok(r) => println!("{kind} {id} -> {}", r.status()),
         Err(e) => println!("{kind} {id} -> failed: {e}"),

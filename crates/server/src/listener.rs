@@ -24,6 +24,7 @@ mod io;
 mod slots;
 
 use crate::config::{Config, ConnectionLimits};
+use crate::http::answered::Holding;
 use crate::http::error::{self, ApiError};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
@@ -33,7 +34,7 @@ use files::{cap_for, open_files_limit};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use io::{Socket, Tracked};
+use io::Socket;
 use slots::{Activity, Slots};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -146,7 +147,7 @@ async fn connection(
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let in_flight = activity.request();
         let answer = answer(router.clone(), request, peer);
-        async move { Ok::<_, Infallible>(answer.await.map(|body| Tracked::body(body, in_flight))) }
+        async move { Ok::<_, Infallible>(answer.await.map(|body| Holding::body(body, in_flight))) }
     });
     let mut builder = http1::Builder::new();
     builder

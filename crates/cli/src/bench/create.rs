@@ -11,11 +11,11 @@ pub async fn once(api: &Api, slot: &mut Slot, rec: &Recorder) -> Result<Duration
     let dev = slot.take();
     if let Some(open) = dev.open.take() {
         let t = Instant::now();
-        api.cancel_session(&open).await?;
+        api.cancel_session(open).await?;
         rec.step("cancel (frees the device)", t.elapsed());
     }
     let t = Instant::now();
-    let id = api.create_session(&dev.sim.id).await?;
+    let id = api.create_session(dev.sim.id).await?;
     let took = t.elapsed();
     dev.open = Some(id);
     Ok(took)

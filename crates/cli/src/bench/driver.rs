@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use uuid::Uuid;
 
 /// One simulated device as a worker sees it.
 pub struct Dev {
     pub sim: SimDevice,
     /// The session this device still holds open; the next use cancels it first.
-    pub open: Option<String>,
+    pub open: Option<Uuid>,
     /// The device's stream, for the `push` scenario.
     pub stream: Option<push::Stream>,
 }
@@ -125,7 +126,7 @@ pub async fn setup(
         .map(|i| async move {
             let sim = api.create_device(&format!("bench-{run}-{i}")).await?;
             let stream = match scenario {
-                Scenario::Push => Some(push::connect(api.base(), &sim).await?),
+                Scenario::Push => Some(push::connect(&sim).await?),
                 _ => None,
             };
             Ok(Dev {
@@ -281,14 +282,14 @@ async fn open_loop(
 
 /// Cancels the sessions the run left open so their devices are free for the next run.
 async fn cleanup(api: &Api, slots: Vec<Slot>) {
-    let open: Vec<String> = slots
+    let open: Vec<Uuid> = slots
         .into_iter()
         .flat_map(|s| s.devices)
         .filter_map(|d| d.open)
         .collect();
     futures::stream::iter(open)
         .for_each_concurrent(16, |id| async move {
-            let _ = api.cancel_session(&id).await;
+            let _ = api.cancel_session(id).await;
         })
         .await;
 }

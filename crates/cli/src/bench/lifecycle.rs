@@ -10,15 +10,15 @@ pub async fn once(api: &Api, slot: &mut Slot, rec: &Recorder) -> Result<Duration
     let dev = slot.take();
     if let Some(open) = dev.open.take() {
         // Left open by a failed tap: free the device before the next lifecycle.
-        api.cancel_session(&open).await?;
+        api.cancel_session(open).await?;
     }
     let start = Instant::now();
-    let id = api.create_session(&dev.sim.id).await?;
+    let id = api.create_session(dev.sim.id).await?;
     let created = start.elapsed();
     rec.step("create", created);
-    dev.open = Some(id.clone());
+    dev.open = Some(id);
     let t = Instant::now();
-    api.simulate_tap(&id).await?;
+    api.simulate_tap(id).await?;
     rec.step("simulate-tap (activate + finalize)", t.elapsed());
     dev.open = None;
     Ok(start.elapsed())

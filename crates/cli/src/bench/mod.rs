@@ -1,7 +1,8 @@
 //! `kassa bench`: drives a running server through its real HTTP API (and the device
-//! WebSocket), reports throughput and latency percentiles, and — with `--ceiling` — measures in
-//! the same invocation what the database alone can commit for the same transaction shape, so
-//! the result is a ratio to this machine's limit rather than a number without a scale.
+//! WebSocket) with `kassa-client`, the client merchants use, reports throughput and latency
+//! percentiles, and — with `--ceiling` — measures in the same invocation what the database
+//! alone can commit for the same transaction shape, so the result is a ratio to this
+//! machine's limit rather than a number without a scale.
 //!
 //! Phases: set up simulated devices (untimed), run the scenario for `--duration` (closed loop
 //! with `--concurrency` workers, or open loop at `--rate` per second), clean up, measure the

@@ -19,13 +19,14 @@ use super::api::{Api, Failure, SimDevice};
 use super::driver::{Recorder, Slot};
 use anyhow::{anyhow, bail, Context};
 use hdrhistogram::Histogram;
+use kassa_client::api::session::PaymentResult;
 use kassa_stripe_fake::{FakeConfig, FakeStripe, TapOutcome};
-use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 /// The fake signs its webhooks with this; none is ever sent (see the module comment).
 const WEBHOOK_SECRET: &str = "whsec_kassa_bench_unused";
@@ -89,7 +90,7 @@ impl Kind {
 struct World {
     fake: FakeStripe,
     /// Simulated device id → the phone that sells in turn with it.
-    phones: HashMap<String, SimDevice>,
+    phones: HashMap<Uuid, SimDevice>,
 }
 
 static WORLD: OnceLock<World> = OnceLock::new();
@@ -130,7 +131,7 @@ pub async fn setup(
                 fake.base_url()
             );
         }
-        phones.insert(dev.sim.id.clone(), phone);
+        phones.insert(dev.sim.id, phone);
     }
     WORLD
         .set(World { fake, phones })
@@ -145,8 +146,8 @@ async fn pair(api: &Api, name: &str) -> anyhow::Result<SimDevice> {
         .map_err(|Failure(f)| anyhow!("creating an enrollment code: {f}"))?;
     for _ in 0..PAIRING_TRIES {
         match api.register_phone(&code, name).await {
-            Ok(phone) => return Ok(phone),
-            Err(Failure(f)) if f.starts_with("429") => {
+            Ok(Some(phone)) => return Ok(phone),
+            Ok(None) => {
                 eprintln!("bench phone: the server pairs 10 devices a minute per address; waiting");
                 tokio::time::sleep(PAIRING_WAIT).await;
             }
@@ -163,7 +164,7 @@ pub async fn once(api: &Api, slot: &mut Slot, rec: &Recorder) -> Result<Duration
     let dev = slot.take();
     if let Some(open) = dev.open.take() {
         // Left open by a failed sale (of either device): free its device first.
-        api.cancel_session(&open).await?;
+        api.cancel_session(open).await?;
     }
     let phone = world
         .phones
@@ -196,27 +197,27 @@ async fn sale(
     fake: &FakeStripe,
     device: &SimDevice,
     kind: Kind,
-    open: &mut Option<String>,
+    open: &mut Option<Uuid>,
     rec: Option<&Recorder>,
 ) -> Result<Duration, Failure> {
     let names = kind.names();
     let failed = |step| failed(names.label, step);
     let start = Instant::now();
     let id = api
-        .create_session(&device.id)
+        .create_session(device.id)
         .await
         .map_err(failed("create"))?;
     let created = start.elapsed();
-    *open = Some(id.clone());
+    *open = Some(id);
     let t = Instant::now();
     let intent = api
-        .choose_card(device, &id)
+        .choose_card(device, id)
         .await
         .map_err(failed("payment"))?;
     let chosen = t.elapsed();
     let payment = payment_result(fake, kind, intent)?;
     let t = Instant::now();
-    api.finalize(device, &id, payment)
+    api.finalize(device, id, payment)
         .await
         .map_err(failed("finalize"))?;
     let finalized = t.elapsed();
@@ -238,17 +239,29 @@ fn failed(kind: &'static str, step: &'static str) -> impl Fn(Failure) -> Failure
 
 /// What the device reports at finalize. For Stripe, the customer taps first: the fake
 /// approves the card on the PaymentIntent the server prepared (`requires_capture`).
-fn payment_result(fake: &FakeStripe, kind: Kind, intent: Option<String>) -> Result<Value, Failure> {
+fn payment_result(
+    fake: &FakeStripe,
+    kind: Kind,
+    intent: Option<String>,
+) -> Result<PaymentResult, Failure> {
     match (kind, intent) {
         (Kind::Stripe, Some(pi)) => {
             fake.tap(&pi, TapOutcome::Approve)
                 .map_err(|e| Failure::new(format!("stripe tap: {e}")))?;
-            Ok(json!({"processor": "stripe", "reference": pi}))
+            Ok(PaymentResult {
+                processor: "stripe".into(),
+                outcome: None,
+                reference: Some(pi),
+            })
         }
         (Kind::Stripe, None) => Err(Failure::new(
             "stripe payment: the answer names no PaymentIntent (is Stripe configured?)",
         )),
-        (Kind::Simulated, None) => Ok(json!({"processor": "simulated", "outcome": "SUCCESS"})),
+        (Kind::Simulated, None) => Ok(PaymentResult {
+            processor: "simulated".into(),
+            outcome: Some("SUCCESS".into()),
+            reference: None,
+        }),
         (Kind::Simulated, Some(_)) => Err(Failure::new(
             "simulated payment: the answer names a PaymentIntent",
         )),

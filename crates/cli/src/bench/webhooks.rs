@@ -2,18 +2,20 @@
 //! receiver. The bench starts the receiver (axum on 127.0.0.1, port 0), registers it as a
 //! webhook endpoint for that one event type, and removes the endpoint when the run ends. The
 //! latency runs from sending the create to the delivery's arrival; signatures are not checked
-//! (the webhook tests do that), only the event type and session id are read.
+//! (the webhook tests do that): the body is read as the event envelope and only its type and
+//! session id are used.
 
 use super::api::{Api, Failure};
 use super::driver::{Recorder, Slot};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::Value;
+use kassa_client::api::event::Event;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
+use uuid::Uuid;
 
 /// A delivery that has not come this long after the create counts as an error.
 const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -24,10 +26,10 @@ enum Arrival {
 }
 
 #[derive(Default)]
-struct Arrivals(Mutex<HashMap<String, Arrival>>);
+struct Arrivals(Mutex<HashMap<Uuid, Arrival>>);
 
 impl Arrivals {
-    fn came(&self, session: String) {
+    fn came(&self, session: Uuid) {
         let now = Instant::now();
         let mut map = self.0.lock().expect("arrivals lock");
         match map.remove(&session) {
@@ -44,14 +46,14 @@ impl Arrivals {
         }
     }
 
-    async fn wait(&self, session: &str) -> Option<Instant> {
+    async fn wait(&self, session: Uuid) -> Option<Instant> {
         let rx = {
             let mut map = self.0.lock().expect("arrivals lock");
-            match map.remove(session) {
+            match map.remove(&session) {
                 Some(Arrival::Came(at)) => return Some(at),
                 _ => {
                     let (tx, rx) = oneshot::channel();
-                    map.insert(session.to_string(), Arrival::Awaited(tx));
+                    map.insert(session, Arrival::Awaited(tx));
                     rx
                 }
             }
@@ -65,7 +67,7 @@ static ARRIVALS: OnceLock<Arc<Arrivals>> = OnceLock::new();
 
 /// The receiver and its registered endpoint, removed by `stop`.
 pub struct Hook {
-    endpoint: String,
+    endpoint: Uuid,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -88,7 +90,7 @@ impl Hook {
     }
 
     pub async fn stop(self, api: &Api) {
-        if let Err(Failure(f)) = api.delete_webhook_endpoint(&self.endpoint).await {
+        if let Err(Failure(f)) = api.delete_webhook_endpoint(self.endpoint).await {
             eprintln!(
                 "bench: could not remove webhook endpoint {}: {f}",
                 self.endpoint
@@ -99,11 +101,9 @@ impl Hook {
 }
 
 async fn receive(State(arrivals): State<Arc<Arrivals>>, body: Bytes) -> StatusCode {
-    if let Ok(event) = serde_json::from_slice::<Value>(&body) {
-        if event["type"] == "ipp.session.created" {
-            if let Some(session) = event["data"]["session_id"].as_str() {
-                arrivals.came(session.to_string());
-            }
+    if let Ok(event) = serde_json::from_slice::<Event>(&body) {
+        if event.event_type == "ipp.session.created" {
+            arrivals.came(event.data.session_id);
         }
     }
     StatusCode::NO_CONTENT
@@ -115,14 +115,14 @@ pub async fn once(api: &Api, slot: &mut Slot, rec: &Recorder) -> Result<Duration
         .ok_or_else(|| Failure::new("webhook receiver not started"))?;
     let dev = slot.take();
     if let Some(open) = dev.open.take() {
-        api.cancel_session(&open).await?;
+        api.cancel_session(open).await?;
     }
     let start = Instant::now();
-    let id = api.create_session(&dev.sim.id).await?;
+    let id = api.create_session(dev.sim.id).await?;
     let answered = Instant::now();
     rec.step("create (HTTP answer)", answered - start);
-    dev.open = Some(id.clone());
-    match arrivals.wait(&id).await {
+    dev.open = Some(id);
+    match arrivals.wait(id).await {
         Some(at) => {
             // The measure: from the create's answer to the delivery (0 if earlier).
             rec.step(

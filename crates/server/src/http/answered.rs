@@ -43,22 +43,25 @@ impl Drop for Release {
 pub async fn hold_until_sent(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     match response.extensions_mut().remove::<Answered>() {
-        Some(guard) => response.map(|inner| {
-            Body::new(Guarded {
-                inner,
-                _guard: guard,
-            })
-        }),
+        Some(guard) => response.map(|inner| Holding::body(inner, guard)),
         None => response,
     }
 }
 
-struct Guarded {
+/// A response body that keeps `held` alive until hyper has taken its last byte (or dropped
+/// it): the create's `Answered` guard here, a request's in-flight mark in `listener`.
+pub struct Holding<G> {
     inner: Body,
-    _guard: Answered,
+    _held: G,
 }
 
-impl http_body::Body for Guarded {
+impl<G: Send + Unpin + 'static> Holding<G> {
+    pub fn body(inner: Body, held: G) -> Body {
+        Body::new(Self { inner, _held: held })
+    }
+}
+
+impl<G: Unpin> http_body::Body for Holding<G> {
     type Data = Bytes;
     type Error = axum::Error;
 

@@ -4,7 +4,8 @@
 use super::devices::{device_response, issue_token};
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth, Params};
-use super::sessions::{load, session_id};
+use super::params::path_id;
+use super::sessions::load;
 use crate::processors::settle::finalize;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -94,7 +95,7 @@ pub async fn simulate_tap(
     params: Params,
 ) -> Result<Json<FinalizeResponse>, ApiError> {
     playground_only(&state)?;
-    let id = session_id(&id)?;
+    let id = path_id::<kassa_core::SessionId>(&id, "session")?;
     let outcome = params.get("outcome").unwrap_or("SUCCESS");
     let outcome = crate::processors::simulated::parse_outcome("outcome", outcome)?;
     let scope = Scope::Merchant(merchant.id);

@@ -3,6 +3,7 @@
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth, Params};
 use super::params::page_body;
+use super::params::path_id;
 use crate::secrets;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, Path, State};
@@ -150,7 +151,7 @@ pub async fn get_device(
     MerchantAuth(merchant): MerchantAuth,
     Path(id): Path<String>,
 ) -> Result<Json<Device>, ApiError> {
-    let id = device_id(&id)?;
+    let id = path_id::<DeviceId>(&id, "device")?;
     let device = state
         .store
         .get_device(merchant.id, id)
@@ -170,7 +171,7 @@ pub async fn update_device(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateDevice>,
 ) -> Result<Json<Device>, ApiError> {
-    let id = device_id(&id)?;
+    let id = path_id::<DeviceId>(&id, "device")?;
     check_len("name", body.name.as_deref(), MAX_TEXT)?;
     check_metadata(body.metadata.as_ref())?;
     let location = body.location_id.map(LocationId);
@@ -197,15 +198,11 @@ pub async fn delete_device(
     MerchantAuth(merchant): MerchantAuth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = device_id(&id)?;
+    let id = path_id::<DeviceId>(&id, "device")?;
     state
         .store
         .delete_device(merchant.id, id, state.now())
         .await
         .map_err(ApiError::missing("device"))?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn device_id(raw: &str) -> Result<DeviceId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("device"))
 }

@@ -16,7 +16,9 @@ use sha2::{Digest, Sha256};
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
-const BODY_LIMIT: usize = 1024 * 1024;
+use super::BODY_LIMIT;
+/// The longest `Idempotency-Key` (Stripe's limit too).
+const MAX_KEY_LEN: usize = 255;
 
 pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(key) = request.headers().get(HEADER).cloned() else {
@@ -43,18 +45,17 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
     let key = match key
         .to_str()
         .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
     {
         Some(k) => k.to_string(),
         None => {
             return ApiError::field(
                 "Idempotency-Key",
-                "must be 1 to 255 visible ASCII characters",
+                format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
             )
             .into_response()
         }
     };
-    // Device calls and failed authentication go on to the handler, which answers them.
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return ApiError::PayloadTooLarge.into_response();

@@ -24,7 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_api_key))
 }
 
-const MAX_DESCRIPTION_CHARS: usize = 255;
+const MAX_DESCRIPTION_CHARS: usize = kassa_core::cart::MAX_TEXT;
 
 /// List the merchant's API keys, newest first, revoked ones included.
 ///
@@ -75,7 +75,7 @@ pub async fn revoke_api_key(
     MerchantAuth(merchant): MerchantAuth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id: ApiKeyId = id.parse().map_err(|_| ApiError::not_found("API key"))?;
+    let id: ApiKeyId = super::params::path_id(&id, "API key")?;
     match state
         .store
         .revoke_merchant_api_key(merchant.id, id, state.now())

@@ -3,6 +3,7 @@
 use super::devices::check_len;
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth};
+use super::params::path_id;
 use crate::processors::{settle, Account, CancelMode, Processor, Verdict};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -237,7 +238,7 @@ async fn processor_of(
 async fn load(state: &AppState, merchant: MerchantId, id: &str) -> Result<DomainOrder, ApiError> {
     state
         .store
-        .get_order(merchant, order_id(id)?)
+        .get_order(merchant, path_id::<OrderId>(id, "order")?)
         .await?
         .ok_or_else(|| ApiError::not_found("order"))
 }
@@ -254,8 +255,4 @@ async fn change(
         .await
         .map_err(ApiError::missing("order"))?;
     Ok(Order::from(&order))
-}
-
-fn order_id(raw: &str) -> Result<OrderId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("order"))
 }

@@ -17,6 +17,12 @@ pub fn page_body<'a, S, T>(found: &'a Page<S>, f: impl FnMut(&'a S) -> T) -> Pag
     PageBody::new(items, found.total, request.number, request.size)
 }
 
+/// An id from the path: one that does not parse names nothing, so it is `404` like any
+/// unknown id (`what` names the kind of object).
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found(what))
+}
+
 pub fn page_request(q: &PageQuery) -> Result<PageRequest, ApiError> {
     let number = q.page_number.unwrap_or(0);
     let size = q.page_size.unwrap_or(20);

@@ -3,6 +3,7 @@
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth, Params};
 use super::params::page_body;
+use super::params::path_id;
 use crate::secrets;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -115,7 +116,7 @@ pub async fn get_location(
 ) -> Result<Json<Location>, ApiError> {
     let location = state
         .store
-        .get_location(merchant.id, location_id(&id)?)
+        .get_location(merchant.id, path_id::<LocationId>(&id, "location")?)
         .await?
         .ok_or_else(|| ApiError::not_found("location"))?;
     Ok(Json(Location::from(&location)))
@@ -137,7 +138,7 @@ pub async fn update_location(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<CreateLocation>,
 ) -> Result<Json<Location>, ApiError> {
-    let id = location_id(&id)?;
+    let id = path_id::<LocationId>(&id, "location")?;
     check_location(&body)?;
     let location = stored_location(id, merchant.id, body, state.now());
     let stored = state
@@ -166,15 +167,14 @@ pub async fn delete_location(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
-        .delete_location(merchant.id, location_id(&id)?, state.now())
+        .delete_location(
+            merchant.id,
+            path_id::<LocationId>(&id, "location")?,
+            state.now(),
+        )
         .await
         .map_err(ApiError::missing("location"))?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A path id that is not a UUID names no location: `404`, like an unknown one.
-fn location_id(raw: &str) -> Result<LocationId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("location"))
 }
 
 /// Create a one-time pairing code (`ABCDE-FGHJK`) for a POS device.
@@ -251,7 +251,7 @@ pub async fn delete_enrollment(
     MerchantAuth(merchant): MerchantAuth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id: EnrollmentId = id.parse().map_err(|_| ApiError::not_found("enrollment"))?;
+    let id: EnrollmentId = path_id(&id, "enrollment")?;
     if state.store.cancel_enrollment(merchant.id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -2,7 +2,8 @@
 
 use super::error::ApiError;
 use super::extract::{DeviceAuth, JsonBody, Params};
-use super::sessions::{command, load, session_id, statuses};
+use super::params::path_id;
+use super::sessions::{command, load, statuses};
 use crate::processors::{settle, Verdict};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -67,7 +68,7 @@ pub async fn choose_payment(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ChoosePayment>,
 ) -> Result<Json<Session>, ApiError> {
-    let id = session_id(&id)?;
+    let id = path_id::<kassa_core::SessionId>(&id, "session")?;
     let method = payment_method(&body.payment_method)?;
     let scope = Scope::Device(device.id);
     let activate = Command::Activate {
@@ -142,7 +143,7 @@ pub async fn finalize_session(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Finalize>,
 ) -> Result<Json<FinalizeResponse>, ApiError> {
-    let id = session_id(&id)?;
+    let id = path_id::<kassa_core::SessionId>(&id, "session")?;
     let processor = settle::processor_named(&state, &body.payment.processor)?;
     let scope = Scope::Device(device.id);
     let session = load(&state, scope, id).await?;

@@ -4,6 +4,7 @@ use super::answered::Answered;
 use super::error::ApiError;
 use super::extract::{Caller, JsonBody, MerchantAuth, Params};
 use super::params::page_body;
+use super::params::path_id;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +13,7 @@ use kassa_api::page::PageBody;
 use kassa_api::session::{CreateSession, Session, Timeline, TimelineItem};
 use kassa_api::ErrorBody;
 use kassa_core::cart::{Cart, CartInput};
+use kassa_core::limits::MAX_TEXT;
 use kassa_core::machine::Command;
 use kassa_core::session::{Actor, NewSession, SessionStatus};
 use kassa_core::{DeviceId, LocationId, MerchantId, SessionId};
@@ -119,8 +121,8 @@ fn new_session(
         ("merchant_reference1", &body.merchant_reference1),
         ("merchant_reference2", &body.merchant_reference2),
     ] {
-        if value.as_ref().is_some_and(|v| v.chars().count() > 255) {
-            errors.push(format!("{name}: must be at most 255 characters"));
+        if value.as_ref().is_some_and(|v| v.chars().count() > MAX_TEXT) {
+            errors.push(format!("{name}: must be at most {MAX_TEXT} characters"));
         }
     }
     let ttl_ms = body
@@ -173,7 +175,7 @@ pub async fn get_session(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Json<Session>, ApiError> {
-    let id = session_id(&id)?;
+    let id = path_id::<SessionId>(&id, "session")?;
     let wait = params
         .parse::<u64>("wait", "a number of seconds")?
         .unwrap_or(0);
@@ -263,7 +265,7 @@ pub async fn cancel_session(
         Caller::Merchant(_) => Actor::Merchant,
         Caller::Device(_) => Actor::Device,
     };
-    let id = session_id(&id)?;
+    let id = path_id::<SessionId>(&id, "session")?;
     let ending = crate::processors::settle::Ending::Cancel(actor);
     let session = crate::processors::settle::end(&state, caller.scope(), id, ending).await?;
     Ok(Json(view(&caller, &session)))
@@ -287,7 +289,7 @@ pub async fn session_timeline(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Timeline>, ApiError> {
-    let id = session_id(&id)?;
+    let id = path_id::<SessionId>(&id, "session")?;
     let entries = state
         .store
         .timeline(caller.scope(), id)
@@ -297,11 +299,6 @@ pub async fn session_timeline(
         session_id: id.0,
         events: entries.iter().map(TimelineItem::from).collect(),
     }))
-}
-
-/// A path id that is not a UUID names no session of the caller's: `404`, like any unknown id.
-pub fn session_id(raw: &str) -> Result<SessionId, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found("session"))
 }
 
 pub async fn load(

@@ -3,6 +3,7 @@
 use super::error::ApiError;
 use super::extract::{JsonBody, MerchantAuth, Params};
 use super::params::page_body;
+use super::params::path_id;
 use crate::state::AppState;
 use crate::webhooks::{guard, new_secret};
 use axum::extract::{Path, State};
@@ -95,7 +96,10 @@ pub async fn get_webhook_endpoint(
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
     let endpoint = state
         .store
-        .get_webhook_endpoint(merchant.id, endpoint_id(&id)?)
+        .get_webhook_endpoint(
+            merchant.id,
+            path_id::<WebhookEndpointId>(&id, "webhook endpoint")?,
+        )
         .await?
         .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
     Ok(Json(wire(&endpoint, false)))
@@ -113,7 +117,7 @@ pub async fn update_webhook_endpoint(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateWebhookEndpoint>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
-    let id = endpoint_id(&id)?;
+    let id = path_id::<WebhookEndpointId>(&id, "webhook endpoint")?;
     let url = match &body.url {
         Some(u) => Some(check_url(&state, u).await?),
         None => None,
@@ -146,7 +150,10 @@ pub async fn delete_webhook_endpoint(
 ) -> Result<StatusCode, ApiError> {
     if state
         .store
-        .delete_webhook_endpoint(merchant.id, endpoint_id(&id)?)
+        .delete_webhook_endpoint(
+            merchant.id,
+            path_id::<WebhookEndpointId>(&id, "webhook endpoint")?,
+        )
         .await?
     {
         Ok(StatusCode::NO_CONTENT)
@@ -169,7 +176,7 @@ pub async fn rotate_webhook_secret(
         .store
         .rotate_webhook_secret(
             merchant.id,
-            endpoint_id(&id)?,
+            path_id::<WebhookEndpointId>(&id, "webhook endpoint")?,
             &new_secret(),
             now + ROTATION_GRACE,
             now,
@@ -193,7 +200,11 @@ pub async fn list_webhook_deliveries(
     let page = params.page()?;
     let found = state
         .store
-        .list_delivery_attempts(merchant.id, endpoint_id(&id)?, page)
+        .list_delivery_attempts(
+            merchant.id,
+            path_id::<WebhookEndpointId>(&id, "webhook endpoint")?,
+            page,
+        )
         .await
         .map_err(ApiError::missing("webhook endpoint"))?;
     Ok(Json(page_body(&found, |a| DeliveryAttempt {
@@ -226,11 +237,6 @@ fn wire(e: &kassa_store::WebhookEndpoint, with_secret: bool) -> WebhookEndpoint 
         created_at: e.created_at,
         updated_at: e.updated_at,
     }
-}
-
-fn endpoint_id(id: &str) -> Result<WebhookEndpointId, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::not_found("webhook endpoint"))
 }
 
 /// The form checks of both modes and, in live mode, the address checks (host names resolved).

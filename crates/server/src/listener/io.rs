@@ -3,9 +3,7 @@
 //! when bytes arrive, and fails a write the peer has not taken a byte of for the stall
 //! timeout, so a client that stops reading cannot hold a slot either.
 
-use super::slots::{Activity, InFlight};
-use axum::body::{Body, Bytes};
-use http_body::Frame;
+use super::slots::Activity;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -130,41 +128,5 @@ impl AsyncWrite for Socket {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
-    }
-}
-
-/// A response body that keeps its request in flight until hyper has written its last byte
-/// (or dropped it), so a connection is never closed as idle in the middle of an answer.
-pub(super) struct Tracked {
-    inner: Body,
-    _in_flight: InFlight,
-}
-
-impl Tracked {
-    pub(super) fn body(inner: Body, in_flight: InFlight) -> Body {
-        Body::new(Self {
-            inner,
-            _in_flight: in_flight,
-        })
-    }
-}
-
-impl http_body::Body for Tracked {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }

@@ -1,9 +1,11 @@
 //! Webhooks: the outbox dispatcher, Standard Webhooks signing and the SSRF guard.
 //!
-//! Every committed transition already has its event row (the outbox). The dispatcher turns
-//! new events into one delivery per matching endpoint, claims due deliveries with a lease,
-//! POSTs them signed, and records every attempt; the HTTP API in `http/webhooks.rs` and
-//! `http/events.rs` manages endpoints, shows the log and replays events.
+//! Every committed transition writes its event and one delivery per matching endpoint in its
+//! own transaction (`kassa_store`'s `sql/fanout.rs`). The dispatcher takes the deliveries its
+//! node committed straight from the commit, claims the rest with a lease, POSTs them signed
+//! (`signed_post`) and records every attempt; `reaper.rs` frees dead nodes' leases. The HTTP
+//! API in `http/webhooks.rs` and `http/events.rs` manages endpoints, shows the log and
+//! replays events.
 
 mod dispatcher;
 pub mod guard;
@@ -40,6 +42,26 @@ pub fn signature_header(
         signatures.push(key.sign(id, timestamp, body)?);
     }
     Ok(signatures.join(" "))
+}
+
+/// A Standard Webhooks POST of `body` as message `id`, signed with every secret: what the
+/// dispatcher sends, and what `kassa listen` forwards.
+pub fn signed_post(
+    client: &reqwest::Client,
+    url: reqwest::Url,
+    secrets: &[String],
+    id: &str,
+    timestamp: i64,
+    body: Vec<u8>,
+) -> Result<reqwest::RequestBuilder, standardwebhooks::WebhookError> {
+    let signature = signature_header(secrets, id, timestamp, &body)?;
+    Ok(client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(body))
 }
 
 /// The contract's envelope for a stored event.

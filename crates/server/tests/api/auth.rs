@@ -1,12 +1,15 @@
 //! Authentication: wrong, revoked and mismatched keys, device tokens, key modes. Tenancy
-//! (other merchants, other devices) is in `tenancy.rs`.
+//! (other merchants, other devices) is in `tenancy.rs`. The credentials under test are raw
+//! headers (the typed clients send only good ones); set-up and the checks after are typed.
 
-use crate::bad_input::{bad_value, call, pick, pos, register, send, send_json, split};
-use crate::bad_input::{NONE, UNKNOWN};
+use crate::bad_input::{pos, send, send_json, split, total_sessions};
+use crate::bad_input::{NONE, UNKNOWN, UNKNOWN_ID};
 use crate::both_backends;
 use crate::harness::*;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use kassa_client::api::device::{CreateEnrollment, RegisterDevice};
+use kassa_client::{DeviceClient, DeviceFilter, ErrorCode, SessionFilter};
 use kassa_server::ServerMode;
 use kassa_store::{Backend, Mode};
 use reqwest::RequestBuilder;
@@ -60,11 +63,6 @@ fn backend(app: &TestApp) -> Backend {
     }
 }
 
-pub fn id_of<'a>(body: &'a Value, field: &str) -> &'a str {
-    let id = body[field].as_str();
-    id.unwrap_or_else(|| panic!("no {field} in {body}"))
-}
-
 pub fn attempt() -> Value {
     json!({"attempt_id": UNKNOWN, "payment": {"processor": "simulated", "outcome": "SUCCESS"}})
 }
@@ -102,8 +100,7 @@ both_backends!(missing_or_wrong_credentials_are_401, |app| {
         let (status, err) = send(authed(&app, SESSIONS, &auth, "")).await;
         assert_error(status, &err, 401, "UNAUTHORIZED");
     }
-    let (_, page) = app.get("/ipp/v1/sessions").await;
-    assert_eq!(page["total_elements"], 0);
+    assert_eq!(total_sessions(&app).await, 0);
 });
 
 both_backends!(a_revoked_key_is_401, |app| {
@@ -157,8 +154,8 @@ both_backends!(key_forms_work_and_claimed_ids_must_match, |app| {
     let create = authed(&app, "POST /ipp/v1/sessions", &raw, other);
     let (status, err) = send_json(create, cart(&app.device_id, 100)).await;
     assert_error(status, &err, 403, "FORBIDDEN");
-    let (_, page) = app.get("/ipp/v1/sessions").await;
-    assert_eq!(page["total_elements"], 0, "a refused create writes nothing");
+    let written = total_sessions(&app).await;
+    assert_eq!(written, 0, "a refused create writes nothing");
 });
 
 both_backends!(x_merchant_id_is_checked_even_with_a_basic_username, |app| {
@@ -181,8 +178,7 @@ both_backends!(
 );
 
 both_backends!(device_tokens_and_merchant_keys_keep_apart, |app| {
-    let session = app.session_on(&app.device_id).await;
-    let id = id_of(&session, "session_id");
+    let id = app.open_session(app.till_id()).await.session_id;
     let device = format!("GET /ipp/v1/devices/{}", app.device_id);
     let order = format!("GET /ordermanagement/v1/orders/{UNKNOWN}");
     let tap = format!("POST /ipp/v1/dev/sessions/{id}/simulate-tap");
@@ -216,16 +212,16 @@ both_backends!(device_tokens_and_merchant_keys_keep_apart, |app| {
         let (status, err) = send_json(request, body).await;
         assert_error(status, &err, 401, "UNAUTHORIZED");
     }
-    let (status, got) = pos(&app, &format!("GET /ipp/v1/sessions/{id}"), NONE).await;
-    assert_eq!((status, got["status"].as_str()), (200, Some("CREATED")));
-    let (_, page) = app.get("/ipp/v1/sessions").await;
-    assert_eq!(page["total_elements"], 1, "{page}");
+    let got = app.till().session(id).await.unwrap();
+    assert_eq!(got.status, "CREATED");
+    assert_eq!(total_sessions(&app).await, 1);
 });
 
 both_backends!(keys_only_work_on_a_server_of_their_mode, |app| {
     let live = TestApp::spawn_with(backend(&app), |c| c.mode = ServerMode::Live).await;
-    let (status, body) = live.get("/ipp/v1/sessions").await;
-    assert_eq!(status, 200, "a live key on a live server: {body}");
+    let client = live.client();
+    let sessions = total_sessions(&live).await;
+    assert_eq!(sessions, 0, "a live key on a live server");
     let (test_key, _) = merchant_in(&live, Mode::Test).await;
     for auth in [format!("Basic {test_key}"), format!("Bearer {test_key}")] {
         let (status, err) = send(authed(&live, SESSIONS, &auth, "")).await;
@@ -234,43 +230,44 @@ both_backends!(keys_only_work_on_a_server_of_their_mode, |app| {
     let (live_key, _) = merchant_in(&app, Mode::Live).await;
     let (status, err) = send(as_key(&app, &live_key, SESSIONS)).await;
     assert_error(status, &err, 403, "FORBIDDEN");
-    let (status, _) = app.get("/ipp/v1/sessions").await;
-    assert_eq!(status, 200, "a test key on the playground");
+    let mine = app.client().sessions().list(&SessionFilter::default());
+    mine.page(0).await.expect("a test key on the playground");
 
-    let (status, err) = call(&live, "POST /ipp/v1/dev/devices", json!({"name": "Sim"})).await;
-    assert_error(status, &err, 404, "NOT_FOUND");
-    let tap = format!("POST /ipp/v1/dev/sessions/{UNKNOWN}/simulate-tap");
-    let (status, err) = call(&live, &tap, NONE).await;
-    assert_error(status, &err, 404, "NOT_FOUND");
-    let (_, devices) = live.get("/ipp/v1/devices").await;
-    assert_eq!(devices["total_elements"], 0, "{devices}");
+    let sim = client.playground().create_device(&Default::default());
+    assert_api_error(sim.await, 404, ErrorCode::NotFound);
+    let tap = client.playground().simulate_tap(UNKNOWN_ID, None);
+    assert_api_error(tap.await, 404, ErrorCode::NotFound);
+    let devices = client.devices().list(&DeviceFilter::default());
+    let devices = devices.page(0).await.unwrap();
+    assert_eq!(devices.total_elements, 0, "{devices:?}");
 
     // A live server never trusts the simulated processor.
-    let (_, enrollment) = call(&live, "POST /ipp/v1/enrollments", json!({})).await;
-    let body = json!({"enrollment_code": enrollment["enrollment_code"], "platform": "WEB"});
-    let (status, device) = register(&live, body).await;
-    assert_eq!(status, 201, "{device}");
-    let token = device["credentials"]["bearer_token"].as_str().unwrap();
-    let session = live.create_session(&cart(id_of(&device, "id"), 700)).await;
-    let (status, session) = json_of(session).await;
-    assert_eq!(status, 200, "{session}");
-    let one = format!("/ipp/v1/sessions/{}", id_of(&session, "session_id"));
+    let enrollment = client.enrollments().create(&CreateEnrollment::default());
+    let register = RegisterDevice {
+        enrollment_code: enrollment.await.unwrap().enrollment_code.unwrap(),
+        hardware_id: None,
+        platform: "WEB".into(),
+        name: None,
+        push_token: None,
+    };
+    let (pos, device) = DeviceClient::register(&live.base, &register).await.unwrap();
+    let session = client.sessions().create(&new_cart(device.id, 700)).await;
+    let id = session.unwrap().session_id;
     // §9: with no processor configured a card cannot be taken, and nothing pretends it was.
-    let pay = as_device(&live, token, &format!("PUT {one}/payment"));
-    let (status, err) = send_json(pay, json!({"payment_method": "CARD_TAP"})).await;
-    assert_error(status, &err, 409, "NOT_ALLOWED");
+    let card = pos.choose_payment(id, "CARD_TAP").await;
+    let msg = assert_api_error(card, 409, ErrorCode::NotAllowed);
+    assert!(msg.contains("no card processor is configured"), "{msg}");
+    let swish = pos.choose_payment(id, "SWISH").await;
     assert!(
-        err.to_string().contains("no card processor is configured"),
-        "{err}"
+        swish.is_ok(),
+        "other methods need no card processor: {swish:?}"
     );
-    let pay = as_device(&live, token, &format!("PUT {one}/payment"));
-    let (status, _) = send_json(pay, json!({"payment_method": "SWISH"})).await;
-    assert_eq!(status, 200, "other methods need no card processor");
-    let finalize = as_device(&live, token, &format!("POST {one}/finalize"));
-    let (status, err) = send_json(finalize, attempt()).await;
-    bad_value(status, &err, "payment.processor");
-    let (_, got) = live.get(&one).await;
-    assert_eq!(pick(&got, &["status", "attempts"]), "ACTIVE 0");
+    let finalize = pos
+        .finalize(id, &simulated_payment(UNKNOWN_ID, "SUCCESS"))
+        .await;
+    assert_bad_value(finalize, "payment.processor");
+    let got = client.sessions().get(id).await.unwrap();
+    assert_eq!((got.status.as_str(), got.attempts), ("ACTIVE", 0));
 });
 
 both_backends!(correlation_id_header_matches_the_body, |app| {

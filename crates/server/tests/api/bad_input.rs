@@ -1,8 +1,13 @@
-//! Bad input gets the contract's 4xx and error body, never a 500, and writes nothing.
+//! Bad input gets the contract's 4xx and error body, never a 500, and writes nothing. The
+//! bad requests are raw (no typed request can be this wrong); set-up and the checks that
+//! nothing changed are typed calls. The raw helpers here serve the other refusal tests too.
 
-use crate::auth::{as_key, other_merchant};
+use crate::auth::other_merchant;
 use crate::both_backends;
 use crate::harness::*;
+use kassa_client::api::device::CreateSimulatedDevice;
+use kassa_client::api::session::CreateSession;
+use kassa_client::SessionFilter;
 use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
 
@@ -20,6 +25,9 @@ pub const NONE: Value = Value::Null;
 /// A well-formed UUID that names nothing.
 pub const UNKNOWN: &str = "0190c0de-0000-7000-8000-000000000042";
 
+/// [`UNKNOWN`] for typed calls.
+pub const UNKNOWN_ID: uuid::Uuid = uuid::Uuid::from_u128(0x0190c0de_0000_7000_8000_000000000042);
+
 /// Asserts `400 BAD_VALUE` with a message `<path>: …`; returns the messages joined.
 pub fn bad_value(status: u16, body: &Value, path: &str) -> String {
     let msg = assert_error(status, body, 400, "BAD_VALUE");
@@ -27,15 +35,6 @@ pub fn bad_value(status: u16, body: &Value, path: &str) -> String {
     let named = msg.split(" | ").any(|m| m.starts_with(&prefix));
     assert!(named, "no message names {path}: {msg}");
     msg
-}
-
-/// The named fields of `body`, space separated, strings unquoted: `"ACTIVE 0"`.
-pub fn pick(body: &Value, fields: &[&str]) -> String {
-    let field = |f: &&str| match &body[*f] {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    fields.iter().map(field).collect::<Vec<_>>().join(" ")
 }
 
 /// `"PUT /path"` → its method and path.
@@ -79,10 +78,15 @@ fn item(kind: &str, amount: i64) -> Value {
 }
 
 async fn location(app: &TestApp, key: &str) -> String {
-    let request = as_key(app, key, "POST /ipp/v1/locations");
-    let (status, body) = send_json(request, json!({"name": "Shop"})).await;
-    assert_eq!(status, 201, "{body}");
-    body["id"].as_str().unwrap().to_string()
+    let locations = app.client_with_key(key).locations();
+    let shop = locations.create(&location_named("Shop")).await.unwrap();
+    shop.id.to_string()
+}
+
+/// How many sessions the merchant has: what a refused create must leave unchanged.
+pub async fn total_sessions(app: &TestApp) -> i64 {
+    let page = app.client().sessions().list(&SessionFilter::default());
+    page.page(0).await.unwrap().total_elements
 }
 
 pub async fn enroll(app: &TestApp, ttl_ms: i64) -> (String, String) {
@@ -102,8 +106,7 @@ both_backends!(order_amount_must_match_items, |app| {
         msg.contains("order_amount") && msg.contains("(240000 != 239000)"),
         "{msg}"
     );
-    let (_, page) = app.get("/ipp/v1/sessions").await;
-    assert_eq!(page["total_elements"], 0, "nothing written");
+    assert_eq!(total_sessions(&app).await, 0, "nothing written");
 });
 
 both_backends!(malformed_json_and_wrong_content_type, |app| {
@@ -146,14 +149,18 @@ async fn refused(app: &TestApp, query: &str, body: Value, path: &str) {
     let (status, err) = call(app, &format!("POST /ipp/v1/sessions{query}"), body).await;
     assert_eq!(status, 400, "{path} {query}: {err}");
     bad_value(status, &err, path);
-    let (_, page) = app.get("/ipp/v1/sessions").await;
-    assert_eq!(page["total_elements"], 0, "{path} {query} wrote a session");
+    let written = total_sessions(app).await;
+    assert_eq!(written, 0, "{path} {query} wrote a session");
 }
 
 both_backends!(each_session_field_rule_names_its_field, |app| {
     let (their_key, _) = other_merchant(&app).await;
-    let request = as_key(&app, &their_key, "POST /ipp/v1/dev/devices");
-    let (_, theirs) = send_json(request, json!({"name": "Their till"})).await;
+    let theirs = CreateSimulatedDevice {
+        name: "Their till".into(),
+        ..Default::default()
+    };
+    let playground = app.client_with_key(&their_key).playground();
+    let theirs = playground.create_device(&theirs).await.unwrap();
     let long = "x".repeat(256);
     let many: Vec<Value> = (0..1001).map(|_| item("physical", 1)).collect();
     // Each patch replaces top-level fields of a valid cart; `null` removes the field.
@@ -161,7 +168,7 @@ both_backends!(each_session_field_rule_names_its_field, |app| {
         (json!({"device_id": null}), "device_id"),
         (json!({"device_id": "till-1"}), "device_id"),
         (json!({"device_id": UNKNOWN}), "device_id"),
-        (json!({"device_id": theirs["id"]}), "device_id"),
+        (json!({"device_id": theirs.id}), "device_id"),
         (json!({"order_amount": null}), "order_amount"),
         (json!({"order_amount": 0}), "order_amount"),
         (json!({"order_amount": -12_500}), "order_amount"),
@@ -220,25 +227,25 @@ both_backends!(each_session_field_rule_names_its_field, |app| {
     let events = app.state.store.list_events(merchant, &filter).await;
     assert!(events.unwrap().is_empty(), "no event either");
     // The device was never left busy: the untouched cart is accepted.
-    app.session_on(&app.device_id).await;
+    app.open_session(app.till_id()).await;
 });
 
 both_backends!(expires_in_bounds_are_inclusive, |app| {
+    let sessions = app.client().sessions();
     for ttl in [10_000, 86_400_000] {
-        let mut body = cart(&app.device_id, 500);
-        body["expires_in"] = json!(ttl);
-        let (status, session) = json_of(app.create_session(&body).await).await;
-        assert_eq!(status, 200, "{ttl}: {session}");
-        let id = session["session_id"].as_str().unwrap();
-        let cancel = format!("PUT /ipp/v1/sessions/{id}/cancel");
-        assert_eq!(call(&app, &cancel, NONE).await.0, 200);
+        let cart = CreateSession {
+            expires_in: Some(ttl),
+            ..new_cart(app.till_id(), 500)
+        };
+        let session = sessions.create(&cart).await;
+        let id = session.unwrap_or_else(|e| panic!("{ttl}: {e}")).session_id;
+        sessions.cancel(id).await.unwrap();
     }
 });
 
 both_backends!(pos_calls_reject_bad_input_and_change_nothing, |app| {
-    let session = app.session_on(&app.device_id).await;
-    let id = session["session_id"].as_str().unwrap();
-    let one = format!("GET /ipp/v1/sessions/{id}");
+    let (sessions, till) = (app.client().sessions(), app.till());
+    let id = app.open_session(app.till_id()).await.session_id;
     for outcome in ["BOGUS", "success", ""] {
         let tap = format!("POST /ipp/v1/dev/sessions/{id}/simulate-tap?outcome={outcome}");
         let (status, err) = call(&app, &tap, NONE).await;
@@ -251,13 +258,15 @@ both_backends!(pos_calls_reject_bad_input_and_change_nothing, |app| {
     }
     let (status, err) = pos(&app, &pay, json!({})).await;
     bad_value(status, &err, "payment_method");
-    let (_, got) = call(&app, &one, NONE).await;
-    assert_eq!(pick(&got, &["status", "payment_method"]), "CREATED null");
+    let got = sessions.get(id).await.unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.payment_method.as_deref()),
+        ("CREATED", None)
+    );
 
-    let (status, _) = pos(&app, &pay, json!({"payment_method": "CARD_TAP"})).await;
-    assert_eq!(status, 200);
+    till.choose_payment(id, "CARD_TAP").await.unwrap();
     let finalize = format!("POST /ipp/v1/sessions/{id}/finalize");
-    let attempt = "0190c0de-0000-7000-8000-0000000000a1";
+    let attempt = uuid::Uuid::from_u128(0x0190c0de_0000_7000_8000_0000000000a1);
     let sim = |outcome: &str| json!({"processor": "simulated", "outcome": outcome});
     for (payment, path) in [
         (json!({"processor": "stripe"}), "payment.processor"),
@@ -276,14 +285,14 @@ both_backends!(pos_calls_reject_bad_input_and_change_nothing, |app| {
         let (status, err) = pos(&app, &finalize, body).await;
         bad_value(status, &err, "attempt_id");
     }
-    let (_, got) = call(&app, &one, NONE).await;
-    let fields = ["status", "attempts", "failure_reason"];
-    assert_eq!(pick(&got, &fields), "ACTIVE 0 null");
-    // The rejected calls recorded no attempt: the same attempt_id now really pays.
-    let body = json!({"attempt_id": attempt, "payment": sim("SUCCESS")});
-    let (status, answer) = pos(&app, &finalize, body).await;
+    let got = sessions.get(id).await.unwrap();
     assert_eq!(
-        (status, answer["result"].as_str()),
-        (200, Some("SUCCEEDED"))
+        (got.status.as_str(), got.attempts, got.failure_reason),
+        ("ACTIVE", 0, None)
     );
+    // The rejected calls recorded no attempt: the same attempt_id now really pays.
+    let answer = till
+        .finalize(id, &simulated_payment(attempt, "SUCCESS"))
+        .await;
+    assert_eq!(answer.unwrap().result, "SUCCEEDED");
 });

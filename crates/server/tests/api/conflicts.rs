@@ -4,8 +4,7 @@
 
 use crate::both_backends;
 use crate::harness::*;
-use reqwest::Method;
-use serde_json::{json, Value};
+use kassa_client::{DeviceClient, ErrorCode, SessionFilter};
 use std::sync::Arc;
 use tokio::sync::Barrier;
 use uuid::Uuid;
@@ -18,53 +17,38 @@ fn names_no_constraint(messages: &str) {
     }
 }
 
-/// An open session on a new device, ready to be paid: (session id, device token).
-async fn active_session(app: &TestApp, name: &str) -> (String, String) {
-    let (device, token) = app.simulated_device(name).await;
-    let session = app.session_on(&device).await;
-    let id = session["session_id"].as_str().unwrap().to_string();
-    let path = format!("/ipp/v1/sessions/{id}/payment");
-    let r = app
-        .device(Method::PUT, &path, &token)
-        .json(&json!({"payment_method": "CARD_TAP"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    (id, token)
+/// An open session on a new device, ready to be paid: (session id, the device's client).
+async fn active_session(app: &TestApp, name: &str) -> (Uuid, DeviceClient) {
+    let (device, pos) = app.simulated_device_typed(name).await;
+    let id = app.open_session(device.id).await.session_id;
+    pos.choose_payment(id, "CARD_TAP").await.unwrap();
+    (id, pos)
 }
 
 both_backends!(one_attempt_id_for_racing_sessions, |app| {
-    let app = Arc::new(app);
     for round in 0..ROUNDS {
-        let attempt = Uuid::new_v4().to_string();
+        let attempt = simulated_payment(Uuid::new_v4(), "SUCCESS");
         let mut open = Vec::new();
         for i in 0..3 {
             open.push(active_session(&app, &format!("Till {round}-{i}")).await);
         }
         let start = Arc::new(Barrier::new(open.len()));
         let mut tasks = Vec::new();
-        for (id, token) in open {
-            let (app, start, attempt) = (app.clone(), start.clone(), attempt.clone());
+        for (id, pos) in open {
+            let (start, attempt) = (start.clone(), attempt.clone());
             tasks.push(tokio::spawn(async move {
-                let body = json!({
-                    "attempt_id": attempt,
-                    "payment": {"processor": "simulated", "outcome": "SUCCESS"}
-                });
-                let path = format!("/ipp/v1/sessions/{id}/finalize");
                 start.wait().await;
-                let r = app.device(Method::POST, &path, &token).json(&body).send();
-                json_of(r.await.unwrap()).await
+                pos.finalize(id, &attempt).await
             }));
         }
         let mut paid = 0;
         for task in tasks {
-            let (status, body) = task.await.unwrap();
-            if status == 200 {
+            let result = task.await.unwrap();
+            if result.is_ok() {
                 paid += 1;
                 continue;
             }
-            let messages = assert_error(status, &body, 409, "IDEMPOTENCY_CONFLICT");
+            let messages = assert_api_error(result, 409, ErrorCode::IdempotencyConflict);
             assert!(messages.contains("attempt_id"), "{messages}");
             names_no_constraint(&messages);
         }
@@ -73,36 +57,33 @@ both_backends!(one_attempt_id_for_racing_sessions, |app| {
 });
 
 both_backends!(racing_requests_with_one_idempotency_key, |app| {
-    let app = Arc::new(app);
+    let sessions = app.client().sessions();
     for round in 0..ROUNDS {
-        let (device, _) = app.simulated_device(&format!("Till {round}")).await;
+        let (device, _) = app.simulated_device_typed(&format!("Till {round}")).await;
         let key = format!("race-{round}");
         let start = Arc::new(Barrier::new(4));
         let mut tasks = Vec::new();
         for _ in 0..4 {
-            let (app, start, key) = (app.clone(), start.clone(), key.clone());
-            let body: Value = cart(&device, 700);
+            let (sessions, start, key) = (sessions.clone(), start.clone(), key.clone());
+            let cart = new_cart(device.id, 700);
             tasks.push(tokio::spawn(async move {
                 start.wait().await;
-                let r = app
-                    .merchant(Method::POST, "/ipp/v1/sessions")
-                    .header("Idempotency-Key", key)
-                    .json(&body)
-                    .send();
-                json_of(r.await.unwrap()).await
+                sessions.create(&cart).idempotency_key(key).await
             }));
         }
         for task in tasks {
-            let (status, body) = task.await.unwrap();
-            if status == 200 {
+            let result = task.await.unwrap();
+            if result.is_ok() {
                 continue;
             }
-            let messages = assert_error(status, &body, 409, "IDEMPOTENCY_CONFLICT");
+            let messages = assert_api_error(result, 409, ErrorCode::IdempotencyConflict);
             names_no_constraint(&messages);
         }
-        let (_, page) = app
-            .get(&format!("/ipp/v1/sessions?device_id={device}"))
-            .await;
-        assert_eq!(page["total_elements"], 1, "performed once: {page}");
+        let filter = SessionFilter {
+            device_id: Some(device.id),
+            ..Default::default()
+        };
+        let page = sessions.list(&filter).page(0).await.unwrap();
+        assert_eq!(page.total_elements, 1, "performed once: {page:?}");
     }
 });

@@ -1,225 +1,164 @@
-//! Locations, pairing codes and device registration over HTTP.
+//! Locations, pairing codes, device registration and orders, in typed calls.
 
 use crate::both_backends;
 use crate::harness::*;
-use reqwest::Method;
-use serde_json::{json, Value};
+use kassa_client::api::device::{
+    CreateEnrollment, CreateLocation, Device, Enrollment, RegisterDevice, UpdateDevice,
+};
+use kassa_client::api::order::{CreateCapture, CreateRefund};
+use kassa_client::api::session::CreateSession;
+use kassa_client::{DeviceClient, DeviceFilter, EnrollmentFilter, ErrorCode};
+use std::collections::BTreeMap;
 
-async fn enroll(app: &TestApp, body: Value) -> Value {
-    let r = app
-        .merchant(Method::POST, "/ipp/v1/enrollments")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json().await.unwrap()
+async fn enroll(app: &TestApp, req: CreateEnrollment) -> Enrollment {
+    app.client().enrollments().create(&req).await.unwrap()
 }
 
-async fn register(app: &TestApp, code: &str) -> (u16, Value) {
-    let body = json!({"enrollment_code": code, "platform": "WEB", "name": "Front till"});
-    json_of(
-        app.http
-            .post(app.url("/ipp/v1/devices"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+async fn register(app: &TestApp, code: &str) -> kassa_client::Result<(DeviceClient, Device)> {
+    let req = RegisterDevice {
+        enrollment_code: code.into(),
+        hardware_id: None,
+        platform: "WEB".into(),
+        name: Some("Front till".into()),
+        push_token: None,
+    };
+    DeviceClient::register(&app.base, &req).await
+}
+
+fn metadata(key: &str, value: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(key.into(), value.into())])
 }
 
 both_backends!(pairing_with_a_code_yields_a_working_device_token, |app| {
-    let (status, location) = json_of(
-        app.merchant(Method::POST, "/ipp/v1/locations")
-            .json(&json!({"name": "Main St", "city": "Malmö", "country": "SE"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let location_id = location["id"].as_str().unwrap();
+    let client = app.client();
+    let location = CreateLocation {
+        name: "Main St".into(),
+        street_address: None,
+        street_address2: None,
+        postal_code: None,
+        city: Some("Malmö".into()),
+        country: Some("SE".into()),
+    };
+    let location = client.locations().create(&location).await.unwrap();
     let e = enroll(
         &app,
-        json!({"metadata": {"lane": "3"}, "location_id": location_id}),
+        CreateEnrollment {
+            metadata: Some(metadata("lane", "3")),
+            location_id: Some(location.id),
+            ..Default::default()
+        },
     )
     .await;
-    let code = e["enrollment_code"].as_str().unwrap();
-    assert_eq!((code.len(), e["status"].as_str()), (11, Some("PENDING")));
+    let code = e.enrollment_code.unwrap();
+    assert_eq!((code.len(), e.status.as_str()), (11, "PENDING"));
     let typed = code.to_lowercase().replace('-', "");
-    let (status, device) = register(&app, &typed).await;
-    assert_eq!(status, 201, "{device}");
-    assert_eq!(device["location_id"], location_id);
-    assert_eq!(device["metadata"]["lane"], "3");
-    assert!(device["credentials"]["issuedAt"].is_string());
-    let token = device["credentials"]["bearer_token"].as_str().unwrap();
-    let (status, err) = register(&app, code).await;
-    let msg = assert_error(status, &err, 400, "BAD_VALUE");
+    let (pos, device) = register(&app, &typed).await.unwrap();
+    assert_eq!(device.location_id, Some(location.id));
+    assert_eq!(device.metadata["lane"], "3");
+    // Decoding needs `issuedAt` as a timestamp.
+    let credentials = device.credentials.unwrap();
+    assert!(credentials.bearer_token.starts_with("kdt_"));
+    let msg = assert_bad_value(register(&app, &code).await, "enrollment_code");
     assert!(msg.contains("enrollment_code"));
 
-    let device_id = device["id"].as_str().unwrap();
-    let mut body = cart(device_id, 100);
-    body["device_id"] = json!(device_id);
-    let r = app
-        .merchant(
-            Method::POST,
-            &format!("/ipp/v1/sessions?location_id={location_id}"),
-        )
-        .json(&body)
-        .send()
+    let cart = new_cart(device.id, 100);
+    client
+        .sessions()
+        .create_at(location.id, &cart)
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
-    let (status, open) = json_of(
-        app.device(Method::GET, "/ipp/v1/device/sessions", token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (status, open["content"].as_array().map(Vec::len)),
-        (200, Some(1))
-    );
+    assert_eq!(pos.sessions(&[]).await.unwrap().len(), 1);
 
-    let (_, listed) = app.get("/ipp/v1/devices?metadata=lane:3").await;
-    assert_eq!(listed["total_elements"], 1);
+    let lane = DeviceFilter {
+        metadata: vec![("lane".into(), "3".into())],
+        ..Default::default()
+    };
+    let listed = client.devices().list(&lane).page(0).await.unwrap();
+    assert_eq!(listed.total_elements, 1);
     assert!(
-        listed["content"][0].get("credentials").is_none(),
+        listed.content[0].credentials.is_none(),
         "tokens are shown once"
     );
-    let (_, consumed) = app.get("/ipp/v1/enrollments?include_consumed=true").await;
-    assert_eq!(consumed["content"][0]["status"], "CONSUMED");
-    assert!(consumed["content"][0].get("enrollment_code").is_none());
+    let consumed = EnrollmentFilter {
+        include_consumed: true,
+        ..Default::default()
+    };
+    let consumed = client.enrollments().list(&consumed).page(0).await.unwrap();
+    assert_eq!(consumed.content[0].status, "CONSUMED");
+    assert!(consumed.content[0].enrollment_code.is_none());
 });
 
 both_backends!(devices_update_and_delete, |app| {
-    let (id, token) = app.simulated_device("Till 9").await;
-    let path = format!("/ipp/v1/devices/{id}");
-    let (status, updated) = json_of(
-        app.merchant(Method::PUT, &path)
-            .json(&json!({"name": "Till 10", "metadata": {"a": "b"}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let devices = app.client().devices();
+    let (device, pos) = app.simulated_device_typed("Till 9").await;
+    let update = UpdateDevice {
+        name: Some("Till 10".into()),
+        metadata: Some(metadata("a", "b")),
+        location_id: None,
+    };
+    let updated = devices.update(device.id, &update).await.unwrap();
     assert_eq!(
-        (
-            status,
-            updated["name"].as_str(),
-            updated["metadata"]["a"].as_str()
-        ),
-        (200, Some("Till 10"), Some("b"))
+        (updated.name.as_deref(), updated.metadata["a"].as_str()),
+        (Some("Till 10"), "b")
     );
-    let s = app.session_on(&id).await;
-    let (status, err) = json_of(app.merchant(Method::DELETE, &path).send().await.unwrap()).await;
-    assert_error(status, &err, 409, "NOT_ALLOWED");
-    let sid = s["session_id"].as_str().unwrap();
-    app.merchant(Method::PUT, &format!("/ipp/v1/sessions/{sid}/cancel"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        app.merchant(Method::DELETE, &path)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
-    let (status, err) = app.get(&path).await;
-    assert_error(status, &err, 404, "NOT_FOUND");
-    let r = app
-        .device(Method::GET, "/ipp/v1/device/sessions", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401, "the token is revoked");
+    let s = app.open_session(device.id).await;
+    let busy = devices.delete(device.id).await;
+    assert_api_error(busy, 409, ErrorCode::NotAllowed);
+    app.client().sessions().cancel(s.session_id).await.unwrap();
+    devices.delete(device.id).await.unwrap();
+    assert_api_error(devices.get(device.id).await, 404, ErrorCode::NotFound);
+    let revoked = pos.sessions(&[]).await.unwrap_err();
+    assert_eq!(revoked.status(), Some(401), "the token is revoked");
 });
 
 both_backends!(enrollments_expire_and_can_be_cancelled, |app| {
-    let e = enroll(&app, json!({"expires_in": 60_000})).await;
-    let id = e["enrollment_id"].as_str().unwrap();
+    let enrollments = app.client().enrollments();
+    let e = CreateEnrollment {
+        expires_in: Some(60_000),
+        ..Default::default()
+    };
+    let e = enroll(&app, e).await;
     app.clock.advance(chrono::Duration::seconds(61));
-    let (_, list) = app.get("/ipp/v1/enrollments").await;
-    assert_eq!(list["content"][0]["status"], "EXPIRED");
-    let (status, err) = register(&app, e["enrollment_code"].as_str().unwrap()).await;
-    assert_error(status, &err, 400, "BAD_VALUE");
-    assert_eq!(
-        app.merchant(Method::DELETE, &format!("/ipp/v1/enrollments/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
-    let (_, list) = app.get("/ipp/v1/enrollments").await;
-    assert_eq!(
-        list["total_elements"], 0,
-        "cancelled codes are never listed"
-    );
+    let pending = EnrollmentFilter::default();
+    let list = enrollments.list(&pending).page(0).await.unwrap();
+    assert_eq!(list.content[0].status, "EXPIRED");
+    let code = e.enrollment_code.unwrap();
+    assert_api_error(register(&app, &code).await, 400, ErrorCode::BadValue);
+    enrollments.delete(e.enrollment_id).await.unwrap();
+    let list = enrollments.list(&pending).page(0).await.unwrap();
+    assert_eq!(list.total_elements, 0, "cancelled codes are never listed");
 });
 
 both_backends!(orders_capture_refund_and_cancel, |app| {
-    let mut body = cart(&app.device_id, 10_000);
-    body["auto_capture"] = json!(false);
-    let s: Value = app.create_session(&body).await.json().await.unwrap();
-    let sid = s["session_id"].as_str().unwrap();
-    let (_, tap) = json_of(
-        app.merchant(
-            Method::POST,
-            &format!("/ipp/v1/dev/sessions/{sid}/simulate-tap"),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    let order = tap["session"]["order_id"].as_str().unwrap();
-    let base = format!("/ordermanagement/v1/orders/{order}");
-    assert_eq!(app.get(&base).await.1["status"], "AUTHORIZED");
-    let (status, o) = json_of(
-        app.merchant(Method::POST, &format!("{base}/captures"))
-            .json(&json!({"captured_amount": 4_000}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let client = app.client();
+    let cart = CreateSession {
+        auto_capture: Some(false),
+        ..new_cart(app.till_id(), 10_000)
+    };
+    let s = client.sessions().create(&cart).await.unwrap();
+    let tap = client.playground().simulate_tap(s.session_id, None);
+    let order = tap.await.unwrap().session.order_id.unwrap();
+    let orders = client.orders();
+    assert_eq!(orders.get(order).await.unwrap().status, "AUTHORIZED");
+    let capture = CreateCapture {
+        captured_amount: 4_000,
+        description: None,
+        reference: None,
+    };
+    let o = orders.capture(order, &capture).await.unwrap();
     assert_eq!(
-        (
-            status,
-            o["status"].as_str(),
-            o["remaining_authorized_amount"].as_i64()
-        ),
-        (201, Some("PART_CAPTURED"), Some(6_000))
+        (o.status.as_str(), o.remaining_authorized_amount),
+        ("PART_CAPTURED", 6_000)
     );
-    let (status, o) = json_of(
-        app.merchant(Method::POST, &format!("{base}/refunds"))
-            .json(&json!({"refunded_amount": 4_000}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!((status, o["status"].as_str()), (201, Some("REFUNDED")));
-    let (status, err) = json_of(
-        app.merchant(Method::POST, &format!("{base}/refunds"))
-            .json(&json!({"refunded_amount": 1}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_error(status, &err, 400, "BAD_VALUE");
-    let (status, err) = json_of(
-        app.merchant(Method::POST, &format!("{base}/cancel"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_error(status, &err, 409, "NOT_ALLOWED");
+    let refund = |amount| CreateRefund {
+        refunded_amount: amount,
+        description: None,
+        reference: None,
+    };
+    let o = orders.refund(order, &refund(4_000)).await.unwrap();
+    assert_eq!(o.status, "REFUNDED");
+    let over = orders.refund(order, &refund(1)).await;
+    assert_api_error(over, 400, ErrorCode::BadValue);
+    let cancel = orders.cancel(order).await;
+    assert_api_error(cancel, 409, ErrorCode::NotAllowed);
 });

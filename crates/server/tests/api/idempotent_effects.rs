@@ -4,7 +4,7 @@
 //! is never run again: the retry gets `409 IDEMPOTENCY_CONFLICT` and nothing is created twice.
 
 use crate::harness::*;
-use reqwest::Method;
+use kassa_client::{ErrorCode, SessionFilter};
 
 /// Erases `key`'s stored answer and makes its reservation three minutes old.
 async fn lose_the_answer(app: &TestApp, key: &str) {
@@ -25,29 +25,21 @@ async fn lose_the_answer(app: &TestApp, key: &str) {
 }
 
 crate::both_backends!(a_create_whose_answer_was_lost_is_not_run_again, |app| {
-    let (device, _) = app.simulated_device("Till").await;
-    let create = || {
-        app.merchant(Method::POST, "/ipp/v1/sessions")
-            .header("Idempotency-Key", "order-77")
-            .json(&cart(&device, 900))
-            .send()
-    };
-    let (status, first) = json_of(create().await.unwrap()).await;
-    assert_eq!(status, 200, "{first}");
+    let sessions = app.client().sessions();
+    let (device, _) = app.simulated_device_typed("Till").await;
+    let cart = new_cart(device.id, 900);
+    let create = || sessions.create(&cart).idempotency_key("order-77");
+    let first = create().await.unwrap();
     // The device is free again, so a second run would create a second session.
-    let id = first["session_id"].as_str().unwrap();
-    let r = app
-        .merchant(Method::PUT, &format!("/ipp/v1/sessions/{id}/cancel"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    sessions.cancel(first.session_id).await.unwrap();
     lose_the_answer(&app, "order-77").await;
-    let (status, body) = json_of(create().await.unwrap()).await;
-    let message = assert_error(status, &body, 409, "IDEMPOTENCY_CONFLICT");
+    let refused = create().await;
+    let message = assert_api_error(refused, 409, ErrorCode::IdempotencyConflict);
     assert!(message.contains("took effect"), "{message}");
-    let (_, page) = app
-        .get(&format!("/ipp/v1/sessions?device_id={device}"))
-        .await;
-    assert_eq!(page["total_elements"], 1, "run once: {page}");
+    let filter = SessionFilter {
+        device_id: Some(device.id),
+        ..Default::default()
+    };
+    let page = sessions.list(&filter).page(0).await.unwrap();
+    assert_eq!(page.total_elements, 1, "run once: {page:?}");
 });

@@ -1,61 +1,79 @@
 //! API keys over HTTP: a merchant lists, creates and revokes its own keys; a revoked key is
-//! refused at once (on PostgreSQL too, where nodes cache keys).
+//! refused at once (on PostgreSQL too, where nodes cache keys). Typed calls, but for bad
+//! input and the raw list a leak check reads.
 
-use crate::auth::{as_key, id_of, other_merchant};
-use crate::bad_input::{bad_value, call, send, NONE, UNKNOWN};
+use crate::auth::{as_key, other_merchant};
+use crate::bad_input::{bad_value, call, send, NONE, UNKNOWN_ID};
 use crate::both_backends;
 use crate::harness::*;
-use serde_json::{json, Value};
+use kassa_client::api::keys::{ApiKey, CreateApiKey};
+use kassa_client::api::session::Session;
+use kassa_client::{ErrorCode, Page, SessionFilter};
+use serde_json::json;
+use uuid::Uuid;
 
 const KEYS: &str = "/ipp/v1/api-keys";
 
+fn described(description: Option<&str>) -> CreateApiKey {
+    CreateApiKey {
+        description: description.map(str::to_string),
+    }
+}
+
 /// Creates a key a second after the last one, so that "newest first" has one answer.
-async fn create_key(app: &TestApp, body: Value) -> Value {
+async fn create_key(app: &TestApp, req: CreateApiKey) -> ApiKey {
     app.clock.advance(chrono::Duration::seconds(1));
-    let (status, created) = call(app, &format!("POST {KEYS}"), body).await;
-    assert_eq!(status, 201, "{created}");
-    created
+    app.client().api_keys().create(&req).await.unwrap()
 }
 
-/// The status `key` gets on a merchant call.
-async fn status_with(app: &TestApp, key: &str) -> u16 {
-    send(as_key(app, key, "GET /ipp/v1/sessions")).await.0
+/// A merchant call made with `key`.
+async fn sessions_with(app: &TestApp, key: &str) -> kassa_client::Result<Page<Session>> {
+    let sessions = app.client_with_key(key).sessions();
+    sessions.list(&SessionFilter::default()).page(0).await
 }
 
-async fn revoke(app: &TestApp, key: &str, id: &str) -> (u16, Value) {
-    send(as_key(app, key, &format!("DELETE {KEYS}/{id}"))).await
+async fn revoke(app: &TestApp, key: &str, id: Uuid) -> kassa_client::Result<()> {
+    app.client_with_key(key).api_keys().revoke(id).await
+}
+
+async fn keys(app: &TestApp) -> Page<ApiKey> {
+    app.client().api_keys().list().page(0).await.unwrap()
 }
 
 both_backends!(a_created_key_is_shown_once_and_works, |app| {
-    let created = create_key(&app, json!({"description": "till backend"})).await;
-    let key = created["api_key"].as_str().unwrap();
-    assert!(key.starts_with("kassa_test_"), "{created}");
-    assert_eq!(created["prefix"], key[..18]);
-    assert_eq!(created["last4"], key[key.len() - 4..]);
+    let created = create_key(&app, described(Some("till backend"))).await;
+    let key = created.api_key.clone().unwrap();
+    assert!(key.starts_with("kassa_test_"), "{created:?}");
+    assert_eq!(created.prefix, key[..18]);
+    assert_eq!(created.last4.as_deref(), Some(&key[key.len() - 4..]));
     assert_eq!(
         (
-            &created["mode"],
-            &created["description"],
-            &created["revoked_at"]
+            created.mode.as_str(),
+            created.description.as_deref(),
+            created.revoked_at
         ),
-        (&json!("test"), &json!("till backend"), &Value::Null)
+        ("test", Some("till backend"), None)
     );
-    assert_eq!(status_with(&app, key).await, 200);
+    sessions_with(&app, &key).await.unwrap();
 
+    let page = keys(&app).await;
+    assert_eq!(page.total_elements, 2);
+    let listed = &page.content[0];
+    assert_eq!(listed.id, created.id, "newest first");
+    assert_eq!(listed.description.as_deref(), Some("till backend"));
+    let shown = ApiKey {
+        api_key: None,
+        ..created.clone()
+    };
+    assert_same(listed, &shown, "the list shows all but the key");
+    let oldest = &page.content[1];
+    assert_eq!(oldest.prefix, app.api_key[..18]);
+    assert_eq!(oldest.description, None);
+    // On the wire: no key anywhere in the list, and no field beyond these.
     let (status, page) = app.get(KEYS).await;
     assert_eq!(status, 200);
-    assert_eq!(page["total_elements"], 2);
-    let listed = &page["content"][0];
-    assert_eq!(listed["id"], created["id"], "newest first");
-    assert_eq!(listed["description"], "till backend");
-    let mut shown = created.clone();
-    shown.as_object_mut().unwrap().remove("api_key");
-    assert_eq!(listed, &shown, "the list shows all but the key");
-    let oldest = &page["content"][1];
-    assert_eq!(oldest["prefix"], app.api_key[..18]);
-    assert_eq!(oldest["description"], Value::Null);
     let text = page.to_string();
-    for secret in [key, app.api_key.as_str()] {
+    for secret in [key.as_str(), app.api_key.as_str()] {
         assert!(!text.contains(secret), "the list leaks a key: {text}");
     }
     for item in page["content"].as_array().unwrap() {
@@ -73,61 +91,58 @@ both_backends!(a_created_key_is_shown_once_and_works, |app| {
         assert_eq!(fields, want, "{item}");
     }
     // A create without a description is fine too.
-    let bare = create_key(&app, json!({})).await;
-    assert_eq!(bare["description"], Value::Null);
+    let bare = create_key(&app, described(None)).await;
+    assert_eq!(bare.description, None);
 });
 
 both_backends!(a_revoked_key_is_refused_at_once, |app| {
-    let created = create_key(&app, json!({})).await;
-    let (id, key) = (id_of(&created, "id"), id_of(&created, "api_key"));
+    let created = create_key(&app, described(None)).await;
+    let (id, key) = (created.id, created.api_key.unwrap());
     // Warm the PostgreSQL node's key cache, so the revoke has to clear it.
     for _ in 0..3 {
-        assert_eq!(status_with(&app, key).await, 200);
+        sessions_with(&app, &key).await.unwrap();
     }
-    let (status, body) = revoke(&app, &app.api_key, id).await;
-    assert_eq!(status, 204, "{body}");
-    let (status, err) = send(as_key(&app, key, "GET /ipp/v1/sessions")).await;
-    assert_error(status, &err, 401, "UNAUTHORIZED");
-    assert_eq!(
-        status_with(&app, &app.api_key).await,
-        200,
-        "other keys work"
-    );
+    revoke(&app, &app.api_key, id).await.unwrap();
+    let refused = sessions_with(&app, &key).await;
+    assert_api_error(refused, 401, ErrorCode::Unauthorized);
+    let others = sessions_with(&app, &app.api_key).await;
+    assert!(others.is_ok(), "other keys work: {others:?}");
 
-    let (status, _) = revoke(&app, &app.api_key, id).await;
-    assert_eq!(status, 204, "a repeat is a no-op");
-    let (_, page) = app.get(KEYS).await;
-    let listed = &page["content"][0];
-    assert_eq!(listed["id"], id);
-    assert!(listed["revoked_at"].is_string(), "{listed}");
+    let again = revoke(&app, &app.api_key, id).await;
+    assert!(again.is_ok(), "a repeat is a no-op: {again:?}");
+    let page = keys(&app).await;
+    let listed = &page.content[0];
+    assert_eq!(listed.id, id);
+    assert!(listed.revoked_at.is_some(), "{listed:?}");
 
     // A key may revoke itself; that answer is its last.
-    let own = create_key(&app, json!({})).await;
-    let (own_id, own_key) = (id_of(&own, "id"), id_of(&own, "api_key"));
-    assert_eq!(revoke(&app, own_key, own_id).await.0, 204);
-    assert_eq!(status_with(&app, own_key).await, 401);
+    let own = create_key(&app, described(None)).await;
+    let (own_id, own_key) = (own.id, own.api_key.unwrap());
+    revoke(&app, &own_key, own_id).await.unwrap();
+    let refused = sessions_with(&app, &own_key).await;
+    assert_eq!(refused.unwrap_err().status(), Some(401));
 });
 
 both_backends!(another_merchants_keys_are_not_found, |app| {
     let (their_key, _) = other_merchant(&app).await;
-    let (status, theirs) = send(as_key(&app, &their_key, &format!("GET {KEYS}"))).await;
-    assert_eq!((status, &theirs["total_elements"]), (200, &json!(1)));
-    let their_id = theirs["content"][0]["id"].as_str().unwrap().to_string();
-    for id in [their_id.as_str(), UNKNOWN, "not-a-uuid"] {
-        let (status, err) = revoke(&app, &app.api_key, id).await;
-        assert_error(status, &err, 404, "NOT_FOUND");
+    let theirs = app.client_with_key(&their_key).api_keys();
+    let theirs = theirs.list().page(0).await.unwrap();
+    assert_eq!(theirs.total_elements, 1);
+    let their_id = theirs.content[0].id;
+    for id in [their_id, UNKNOWN_ID] {
+        let refused = revoke(&app, &app.api_key, id).await;
+        assert_api_error(refused, 404, ErrorCode::NotFound);
     }
-    assert_eq!(status_with(&app, &their_key).await, 200);
-    let (_, mine) = app.get(KEYS).await;
-    let ids: Vec<_> = mine["content"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| &k["id"])
-        .collect();
-    assert!(!ids.contains(&&json!(their_id)), "{mine}");
+    // An id that is no UUID: only a raw request can send it.
+    let (status, err) = call(&app, &format!("DELETE {KEYS}/not-a-uuid"), NONE).await;
+    assert_error(status, &err, 404, "NOT_FOUND");
+    sessions_with(&app, &their_key).await.unwrap();
+    let mine = keys(&app).await;
+    let ids: Vec<_> = mine.content.iter().map(|k| k.id).collect();
+    assert!(!ids.contains(&their_id), "{mine:?}");
 });
 
+// Raw on purpose: the bodies break the rules in ways no typed request can.
 both_backends!(bad_input_is_a_clear_400, |app| {
     let post = format!("POST {KEYS}");
     let cases = [
@@ -142,14 +157,15 @@ both_backends!(bad_input_is_a_clear_400, |app| {
     assert_error(status, &err, 400, "INVALID_JSON");
     let (status, err) = app.get(&format!("{KEYS}?page_size=0")).await;
     bad_value(status, &err, "page_size");
-    let (_, page) = app.get(KEYS).await;
-    assert_eq!(page["total_elements"], 1, "nothing was created");
+    assert_eq!(keys(&app).await.total_elements, 1, "nothing was created");
     let (status, err) = send(as_key(&app, "kassa_test_nope", &format!("GET {KEYS}"))).await;
     assert_error(status, &err, 401, "UNAUTHORIZED");
-    let longest = create_key(&app, json!({"description": "d".repeat(255)})).await;
-    assert_eq!(longest["description"].as_str().unwrap().len(), 255);
+    let longest = "d".repeat(255);
+    let longest = create_key(&app, described(Some(&longest))).await;
+    assert_eq!(longest.description.unwrap().len(), 255);
 });
 
+// Raw: the OpenAPI document itself.
 both_backends!(openapi_describes_the_key_routes, |app| {
     let (status, doc) = json_of(app.http.get(app.url("/openapi.json")).send().await.unwrap()).await;
     assert_eq!(status, 200);
@@ -173,19 +189,16 @@ both_backends!(openapi_describes_the_key_routes, |app| {
 
 both_backends!(a_new_key_is_never_kept_for_an_idempotent_replay, |app| {
     let post = || {
-        app.merchant(reqwest::Method::POST, KEYS)
-            .header("Idempotency-Key", "key-for-the-till")
-            .json(&json!({"description": "till"}))
+        let req = described(Some("till"));
+        let call = app.client().api_keys().create(&req);
+        call.idempotency_key("key-for-the-till").send()
     };
-    let (status, first) = send(post()).await;
-    let (again, second) = send(post()).await;
-    assert_eq!((status, again), (201, 201), "{first} {second}");
+    let first = post().await.unwrap();
+    let second = post().await.unwrap();
     // Replaying would mean storing the key in the clear; the retry issues another one.
-    assert_ne!(first["api_key"], second["api_key"]);
-    assert!(first["api_key"]
-        .as_str()
-        .unwrap()
-        .starts_with("kassa_test_"));
+    assert!(!second.replayed, "{second:?}");
+    assert_ne!(first.api_key, second.api_key);
+    assert!(first.api_key.as_deref().unwrap().starts_with("kassa_test_"));
     let merchant = app.merchant_id.parse().unwrap();
     let claim = app
         .state

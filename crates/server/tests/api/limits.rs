@@ -1,25 +1,40 @@
 //! The input limits of API §2, on every route they apply to: metadata maps, free text,
 //! descriptions, push tokens; currencies that are not money; an empty event filter; a blank
-//! or malformed `x-merchant-id`; and a replayed answer's `Correlation-Id`.
+//! or malformed `x-merchant-id`; and a replayed answer's `Correlation-Id`. Over the limits
+//! raw (bad input, and headers); at the limits typed calls.
 
 use crate::bad_input::{bad_value, call, register, send, split, UNKNOWN};
 use crate::both_backends;
 use crate::harness::*;
+use kassa_client::api::device::{CreateEnrollment, CreateSimulatedDevice, UpdateDevice};
+use kassa_client::api::order::CreateRefund;
+use kassa_client::api::webhook::{CreateWebhookEndpoint, WebhookEndpoint};
+use kassa_client::{Client, SessionFilter};
 use kassa_core::limits::{
     MAX_DESCRIPTION, MAX_METADATA_KEY, MAX_METADATA_KEYS, MAX_METADATA_VALUE, MAX_PUSH_TOKEN,
     MAX_TEXT,
 };
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
-fn metadata(keys: usize, key_len: usize, value_len: usize) -> Value {
-    let map: Map<String, Value> = (0..keys)
+fn metadata(keys: usize, key_len: usize, value_len: usize) -> BTreeMap<String, String> {
+    (0..keys)
         .map(|i| {
             let key = format!("{i:0>width$}", width = key_len);
-            (key, json!("v".repeat(value_len)))
+            (key, "v".repeat(value_len))
         })
-        .collect();
-    Value::Object(map)
+        .collect()
+}
+
+/// A webhook endpoint to a port nothing listens on, with this description.
+async fn endpoint(app: &TestApp, description: Option<String>) -> WebhookEndpoint {
+    let req = CreateWebhookEndpoint {
+        url: "http://127.0.0.1:9/hook".into(),
+        events: None,
+        description,
+    };
+    app.client().webhook_endpoints().create(&req).await.unwrap()
 }
 
 /// Every route that takes `metadata`, with the rest of its body valid enough to reach it.
@@ -36,7 +51,7 @@ fn metadata_routes(app: &TestApp) -> Vec<(String, Value)> {
 }
 
 both_backends!(metadata_limits_hold_on_every_route, |app| {
-    let too_many = metadata(MAX_METADATA_KEYS + 1, 3, 1);
+    let too_many = json!(metadata(MAX_METADATA_KEYS + 1, 3, 1));
     let long_key = json!({"k".repeat(MAX_METADATA_KEY + 1): "v"});
     let long_value = json!({"note": "v".repeat(MAX_METADATA_VALUE + 1)});
     for (spec, base) in metadata_routes(&app) {
@@ -53,17 +68,25 @@ both_backends!(metadata_limits_hold_on_every_route, |app| {
         }
     }
     // At the limits it is accepted (49 keys on a simulated device: Kassa adds `simulated`).
+    let client = app.client();
     let full = metadata(MAX_METADATA_KEYS, MAX_METADATA_KEY, MAX_METADATA_VALUE);
-    let (status, e) = call(&app, "POST /ipp/v1/enrollments", json!({"metadata": full})).await;
-    assert_eq!(status, 201, "{e}");
-    assert_eq!(e["metadata"], full);
-    let spec = format!("PUT /ipp/v1/devices/{}", app.device_id);
-    let (status, d) = call(&app, &spec, json!({"metadata": full})).await;
-    assert_eq!(status, 200, "{d}");
-    let simulated = metadata(MAX_METADATA_KEYS - 1, 2, 1);
-    let body = json!({"name": "Till", "metadata": simulated});
-    let (status, d) = call(&app, "POST /ipp/v1/dev/devices", body).await;
-    assert_eq!(status, 201, "{d}");
+    let e = CreateEnrollment {
+        metadata: Some(full.clone()),
+        ..Default::default()
+    };
+    let e = client.enrollments().create(&e).await.unwrap();
+    assert_eq!(e.metadata, full);
+    let d = UpdateDevice {
+        metadata: Some(full),
+        ..Default::default()
+    };
+    client.devices().update(app.till_id(), &d).await.unwrap();
+    let d = CreateSimulatedDevice {
+        name: "Till".into(),
+        metadata: Some(metadata(MAX_METADATA_KEYS - 1, 2, 1)),
+        location_id: None,
+    };
+    client.playground().create_device(&d).await.unwrap();
 });
 
 both_backends!(text_limits_name_the_field, |app| {
@@ -80,13 +103,8 @@ both_backends!(text_limits_name_the_field, |app| {
     let long = "d".repeat(MAX_DESCRIPTION + 1);
     let (status, err) = call(&app, create, json!({"url": url, "description": long})).await;
     bad_value(status, &err, "description");
-    let fits = "d".repeat(MAX_DESCRIPTION);
-    let (status, ep) = call(&app, create, json!({"url": url, "description": fits})).await;
-    assert_eq!(status, 201, "{ep}");
-    let spec = format!(
-        "PUT /ipp/v1/webhook-endpoints/{}",
-        ep["id"].as_str().unwrap()
-    );
+    let ep = endpoint(&app, Some("d".repeat(MAX_DESCRIPTION))).await;
+    let spec = format!("PUT /ipp/v1/webhook-endpoints/{}", ep.id);
     let (status, err) = call(&app, &spec, json!({"description": long})).await;
     bad_value(status, &err, "description");
 
@@ -111,21 +129,12 @@ both_backends!(an_empty_event_filter_is_refused, |app| {
     let url = "http://127.0.0.1:9/hook";
     let (status, err) = call(&app, create, json!({"url": url, "events": []})).await;
     bad_value(status, &err, "events");
-    let (status, ep) = call(&app, create, json!({"url": url})).await;
-    assert_eq!(status, 201, "{ep}");
-    let spec = format!(
-        "PUT /ipp/v1/webhook-endpoints/{}",
-        ep["id"].as_str().unwrap()
-    );
+    let ep = endpoint(&app, None).await;
+    let spec = format!("PUT /ipp/v1/webhook-endpoints/{}", ep.id);
     let (status, err) = call(&app, &spec, json!({"events": []})).await;
     bad_value(status, &err, "events");
-    let (_, unchanged) = app
-        .get(&format!(
-            "/ipp/v1/webhook-endpoints/{}",
-            ep["id"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(unchanged["events"], ep["events"]);
+    let unchanged = app.client().webhook_endpoints().get(ep.id).await.unwrap();
+    assert_eq!(unchanged.events, ep.events);
 });
 
 both_backends!(a_blank_or_malformed_claimed_merchant_is_forbidden, |app| {
@@ -145,12 +154,16 @@ both_backends!(a_blank_or_malformed_claimed_merchant_is_forbidden, |app| {
         .json(&json!({"name": "Shop"}));
     let (status, err) = send(request).await;
     assert_error(status, &err, 403, "FORBIDDEN");
-    let (_, list) = app.get("/ipp/v1/locations").await;
-    assert_eq!(list["total_elements"], 0, "{list}");
-    let request = app
-        .merchant(Method::GET, "/ipp/v1/sessions")
-        .header("x-merchant-id", &app.merchant_id);
-    assert_eq!(send(request).await.0, 200);
+    let list = app.client().locations().list().page(0).await.unwrap();
+    assert_eq!(list.total_elements, 0, "{list:?}");
+    let me = app.merchant_id.parse().unwrap();
+    let claimed = Client::builder(&app.base, &app.api_key).merchant_id(me);
+    let sessions = claimed.build().unwrap().sessions();
+    sessions
+        .list(&SessionFilter::default())
+        .page(0)
+        .await
+        .unwrap();
 });
 
 /// Sends `spec` with `key` and returns the status, the `Correlation-Id` header, whether it was
@@ -226,12 +239,10 @@ both_backends!(the_openapi_schemas_state_the_limits, |app| {
 });
 
 both_backends!(order_operations_limit_their_texts, |app| {
-    let session = app.session_on(&app.device_id).await;
-    let id = session["session_id"].as_str().unwrap();
-    let tap = format!("POST /ipp/v1/dev/sessions/{id}/simulate-tap?outcome=SUCCESS");
-    let (status, paid) = call(&app, &tap, Value::Null).await;
-    assert_eq!(status, 200, "{paid}");
-    let order = paid["session"]["order_id"].as_str().unwrap();
+    let client = app.client();
+    let id = app.open_session(app.till_id()).await.session_id;
+    let paid = client.playground().simulate_tap(id, Some("SUCCESS")).await;
+    let order = paid.unwrap().session.order_id.unwrap();
     let refunds = format!("POST /ordermanagement/v1/orders/{order}/refunds");
     let long = json!({"refunded_amount": 100, "description": "d".repeat(1001)});
     let (status, err) = call(&app, &refunds, long).await;
@@ -239,7 +250,10 @@ both_backends!(order_operations_limit_their_texts, |app| {
     let long = json!({"refunded_amount": 100, "reference": "r".repeat(256)});
     let (status, err) = call(&app, &refunds, long).await;
     bad_value(status, &err, "reference");
-    let fine = json!({"refunded_amount": 100, "description": "d".repeat(1000), "reference": "r".repeat(255)});
-    let (status, body) = call(&app, &refunds, fine).await;
-    assert_eq!(status, 201, "{body}");
+    let fine = CreateRefund {
+        refunded_amount: 100,
+        description: Some("d".repeat(1000)),
+        reference: Some("r".repeat(255)),
+    };
+    client.orders().refund(order, &fine).await.unwrap();
 });

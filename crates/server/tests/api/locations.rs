@@ -1,17 +1,25 @@
 //! Locations over HTTP: replace one (`PUT`), delete one (`DELETE`), and the refusals of both.
+//! Typed calls, but for the bodies and ids no typed call can send.
 
-use crate::auth::{as_key, id_of, other_merchant};
-use crate::bad_input::{bad_value, call, send, send_json, NONE, UNKNOWN};
+use crate::auth::other_merchant;
+use crate::bad_input::{bad_value, call, send, UNKNOWN_ID};
 use crate::both_backends;
 use crate::harness::*;
+use kassa_client::api::device::{
+    CreateEnrollment, CreateLocation, CreateSimulatedDevice, Location,
+};
+use kassa_client::ErrorCode;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
-async fn new_location(app: &TestApp) -> Value {
-    let body = json!({"name": "Main St", "street_address": "Storgatan 1", "city": "Malmö", "country": "SE"});
-    let (status, location) = call(app, "POST /ipp/v1/locations", body).await;
-    assert_eq!(status, 201, "{location}");
-    location
+async fn new_location(app: &TestApp) -> Location {
+    let req = CreateLocation {
+        street_address: Some("Storgatan 1".into()),
+        city: Some("Malmö".into()),
+        country: Some("SE".into()),
+        ..location_named("Main St")
+    };
+    app.client().locations().create(&req).await.unwrap()
 }
 
 fn at(id: &str) -> String {
@@ -19,39 +27,35 @@ fn at(id: &str) -> String {
 }
 
 both_backends!(a_put_replaces_the_location_and_moves_updated_at, |app| {
+    let locations = app.client().locations();
     let created = new_location(&app).await;
-    let id = id_of(&created, "id");
     app.clock.advance(chrono::Duration::seconds(5));
-    let body = json!({"name": "Harbour kiosk", "postal_code": "211 20", "country": "SE"});
-    let (status, updated) = call(&app, &format!("PUT {}", at(id)), body).await;
-    assert_eq!(status, 200, "{updated}");
+    let req = CreateLocation {
+        postal_code: Some("211 20".into()),
+        country: Some("SE".into()),
+        ..location_named("Harbour kiosk")
+    };
+    let updated = locations.update(created.id, &req).await.unwrap();
     assert_eq!(
-        (
-            &updated["id"],
-            &updated["merchant_id"],
-            &updated["created_at"]
-        ),
-        (
-            &created["id"],
-            &created["merchant_id"],
-            &created["created_at"]
-        )
+        (updated.id, updated.merchant_id, updated.created_at),
+        (created.id, created.merchant_id, created.created_at)
     );
-    assert_eq!(updated["name"], "Harbour kiosk");
-    assert_eq!(updated["postal_code"], "211 20");
+    assert_eq!(updated.name, "Harbour kiosk");
+    assert_eq!(updated.postal_code.as_deref(), Some("211 20"));
     assert_eq!(
-        (&updated["street_address"], &updated["city"]),
-        (&Value::Null, &Value::Null),
+        (&updated.street_address, &updated.city),
+        (&None, &None),
         "a field left out is cleared"
     );
-    assert_ne!(updated["updated_at"], created["updated_at"]);
-    let (_, read) = app.get(&at(id)).await;
-    assert_eq!(read, updated);
+    assert_ne!(updated.updated_at, created.updated_at);
+    let read = locations.get(created.id).await.unwrap();
+    assert_same(&read, &updated, "read back as answered");
 });
 
+// Raw on purpose: each body breaks a rule (or the JSON) in a way no typed request can.
 both_backends!(a_put_checks_the_body_like_a_create, |app| {
-    let id = id_of(&new_location(&app).await, "id").to_string();
-    let put = format!("PUT {}", at(&id));
+    let id = new_location(&app).await.id;
+    let put = format!("PUT {}", at(&id.to_string()));
     let cases = [
         (json!({"name": " "}), "name"),
         (json!({"name": "x", "city": "c".repeat(256)}), "city"),
@@ -63,66 +67,74 @@ both_backends!(a_put_checks_the_body_like_a_create, |app| {
         let (status, err) = call(&app, &put, body).await;
         bad_value(status, &err, field);
     }
-    let (status, err) = send(app.merchant(Method::PUT, &at(&id)).body("{")).await;
+    let malformed = app.merchant(Method::PUT, &at(&id.to_string())).body("{");
+    let (status, err) = send(malformed).await;
     assert_error(status, &err, 400, "INVALID_JSON");
-    let (_, read) = app.get(&at(&id)).await;
-    assert_eq!(read["name"], "Main St", "nothing changed");
+    let read = app.client().locations().get(id).await.unwrap();
+    assert_eq!(read.name, "Main St", "nothing changed");
 });
 
 both_backends!(only_the_merchants_own_location_can_be_changed, |app| {
-    let id = id_of(&new_location(&app).await, "id").to_string();
+    let id = new_location(&app).await.id;
     let (their_key, _) = other_merchant(&app).await;
-    let body = json!({"name": "Taken over"});
-    for method in ["PUT", "DELETE"] {
-        let theirs = as_key(&app, &their_key, &format!("{method} {}", at(&id)));
-        let (status, err) = send_json(theirs, body.clone()).await;
-        assert_error(status, &err, 404, "NOT_FOUND");
-        for path in [at(UNKNOWN), at("not-a-uuid")] {
-            let (status, err) = call(&app, &format!("{method} {path}"), body.clone()).await;
-            assert_error(status, &err, 404, "NOT_FOUND");
-        }
+    let theirs = app.client_with_key(&their_key).locations();
+    let ours = app.client().locations();
+    let req = location_named("Taken over");
+    for (locations, id) in [(&theirs, id), (&ours, UNKNOWN_ID)] {
+        let put = locations.update(id, &req).await;
+        assert_api_error(put, 404, ErrorCode::NotFound);
+        let delete = locations.delete(id).await;
+        assert_api_error(delete, 404, ErrorCode::NotFound);
     }
-    let (status, read) = app.get(&at(&id)).await;
-    assert_eq!((status, read["name"].as_str()), (200, Some("Main St")));
+    // An id that is no UUID at all: only a raw request can send it.
+    for method in ["PUT", "DELETE"] {
+        let spec = format!("{method} {}", at("not-a-uuid"));
+        let (status, err) = call(&app, &spec, json!({"name": "Taken over"})).await;
+        assert_error(status, &err, 404, "NOT_FOUND");
+    }
+    assert_eq!(ours.get(id).await.unwrap().name, "Main St");
 });
 
 both_backends!(a_delete_waits_for_devices_and_pending_codes, |app| {
-    let id = id_of(&new_location(&app).await, "id").to_string();
-    let device = json!({"name": "Till 2", "location_id": id});
-    let (status, device) = call(&app, "POST /ipp/v1/dev/devices", device).await;
-    assert_eq!(status, 201, "{device}");
-    let code = json!({"location_id": id});
-    let (status, code) = call(&app, "POST /ipp/v1/enrollments", code).await;
-    assert_eq!(status, 201, "{code}");
-    let delete = format!("DELETE {}", at(&id));
+    let client = app.client();
+    let locations = client.locations();
+    let id = new_location(&app).await.id;
+    let device = CreateSimulatedDevice {
+        name: "Till 2".into(),
+        location_id: Some(id),
+        metadata: None,
+    };
+    let device = client.playground().create_device(&device).await.unwrap();
+    let here = CreateEnrollment {
+        location_id: Some(id),
+        ..Default::default()
+    };
+    let code = client.enrollments().create(&here).await.unwrap();
 
-    let (status, err) = call(&app, &delete, NONE).await;
-    let msg = assert_error(status, &err, 409, "NOT_ALLOWED");
+    let refused = locations.delete(id).await;
+    let msg = assert_api_error(refused, 409, ErrorCode::NotAllowed);
     assert!(msg.contains("1 device and 1 pending enrollment"), "{msg}");
-    let device_path = format!("DELETE /ipp/v1/devices/{}", id_of(&device, "id"));
-    assert_eq!(call(&app, &device_path, NONE).await.0, 204);
-    let (status, err) = call(&app, &delete, NONE).await;
-    let msg = assert_error(status, &err, 409, "NOT_ALLOWED");
+    client.devices().delete(device.id).await.unwrap();
+    let refused = locations.delete(id).await;
+    let msg = assert_api_error(refused, 409, ErrorCode::NotAllowed);
     assert!(msg.contains("0 devices and 1 pending enrollment"), "{msg}");
-    let code_path = format!(
-        "DELETE /ipp/v1/enrollments/{}",
-        id_of(&code, "enrollment_id")
-    );
-    assert_eq!(call(&app, &code_path, NONE).await.0, 204);
+    client
+        .enrollments()
+        .delete(code.enrollment_id)
+        .await
+        .unwrap();
 
-    let (status, body) = call(&app, &delete, NONE).await;
-    assert_eq!(status, 204, "{body}");
-    let (status, err) = app.get(&at(&id)).await;
-    assert_error(status, &err, 404, "NOT_FOUND");
-    let (status, err) = call(&app, &delete, NONE).await;
-    assert_error(status, &err, 404, "NOT_FOUND");
-    let (_, page) = app.get("/ipp/v1/locations").await;
-    assert_eq!(page["total_elements"], 0);
+    locations.delete(id).await.unwrap();
+    assert_api_error(locations.get(id).await, 404, ErrorCode::NotFound);
+    assert_api_error(locations.delete(id).await, 404, ErrorCode::NotFound);
+    let page = locations.list().page(0).await.unwrap();
+    assert_eq!(page.total_elements, 0);
     // The location is gone for new references too.
-    let (status, err) = call(&app, "POST /ipp/v1/enrollments", json!({"location_id": id})).await;
-    bad_value(status, &err, "location_id");
+    let gone = client.enrollments().create(&here).await;
+    assert_bad_value(gone, "location_id");
 });
 
+// Raw: the OpenAPI document itself.
 both_backends!(openapi_describes_put_and_delete, |app| {
     let (status, doc) = json_of(app.http.get(app.url("/openapi.json")).send().await.unwrap()).await;
     assert_eq!(status, 200);

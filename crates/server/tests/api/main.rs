@@ -1,5 +1,7 @@
 //! The HTTP API end to end: a real server on port 0 per test, its own database on each
-//! backend, a real HTTP client.
+//! backend, and real clients: `kassa-client` for the contract (typed calls, typed answers),
+//! raw `reqwest` where a test sends deliberately bad input or checks what the typed client
+//! hides (headers, bytes, exact success statuses: `statuses.rs`).
 
 mod auth;
 mod bad_input;
@@ -17,6 +19,7 @@ mod rate_limits;
 mod refusals;
 mod sessions;
 mod slow_clients;
+mod statuses;
 mod stream;
 mod tenancy;
 

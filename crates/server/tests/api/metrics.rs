@@ -5,12 +5,12 @@
 //! that series exist, never exact counts.
 
 use crate::both_backends;
+use kassa_client::api::webhook::CreateWebhookEndpoint;
 
 both_backends!(request_latency_is_a_histogram_per_route_template, |app| {
-    let s = app.session_on(&app.device_id).await;
-    let id = s["session_id"].as_str().unwrap();
-    let (status, _) = app.get(&format!("/ipp/v1/sessions/{id}")).await;
-    assert_eq!(status, 200);
+    let id = app.open_session(app.till_id()).await.session_id;
+    app.client().sessions().get(id).await.unwrap();
+    // Raw: a path segment that is no session id.
     let (status, _) = app.get("/ipp/v1/sessions/no-such-session").await;
     assert!((400..500).contains(&status), "{status}");
 
@@ -41,7 +41,8 @@ both_backends!(request_latency_is_a_histogram_per_route_template, |app| {
         buckets.iter().any(|l| l.contains("le=\"+Inf\"")),
         "no +Inf bucket: {text}"
     );
-    assert!(!text.contains(id), "a session id reached a label: {text}");
+    let id = id.to_string();
+    assert!(!text.contains(&id), "a session id reached a label: {text}");
     assert!(
         !text.contains("kassa_http_request_duration_seconds{"),
         "rendered as a summary: {text}"
@@ -59,14 +60,17 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 both_backends!(queue_depth_and_pool_usage_are_gauges, |app| {
     // A receiver that refuses connections (nothing listens on port 1): the delivery stays
     // pending, retried later.
-    let r = app
-        .merchant(reqwest::Method::POST, "/ipp/v1/webhook-endpoints")
-        .json(&serde_json::json!({"url": "http://127.0.0.1:1/hook"}))
-        .send()
+    let endpoint = CreateWebhookEndpoint {
+        url: "http://127.0.0.1:1/hook".into(),
+        events: None,
+        description: None,
+    };
+    app.client()
+        .webhook_endpoints()
+        .create(&endpoint)
         .await
         .unwrap();
-    assert_eq!(r.status(), 201);
-    app.session_on(&app.device_id).await;
+    app.open_session(app.till_id()).await;
     let pools: &[&str] = match app.state.store.backend() {
         kassa_store::Backend::Sqlite => &["write", "read"],
         kassa_store::Backend::Postgres => &["shared"],

@@ -2,10 +2,11 @@
 //! sign-out, idle expiry, deleted users, the rate limit, and the cookie as merchant
 //! authentication on the public API (tenancy, CSRF, viewers, idempotency).
 
-use crate::auth::{as_key, id_of, other_merchant};
+use crate::auth::other_merchant;
 use crate::bad_input::send;
 use crate::both_backends;
 use crate::harness::*;
+use kassa_client::api::device::CreateSimulatedDevice;
 use kassa_server::ServerMode;
 use kassa_store::{Backend, PortalRole};
 use reqwest::header::{CACHE_CONTROL, SET_COOKIE};
@@ -157,20 +158,22 @@ both_backends!(
 
 both_backends!(the_cookie_is_merchant_auth_within_its_merchant, |app| {
     let (browser, _) = signed_in(&app, "ann@shop.example", PortalRole::Admin).await;
-    let mine = app.session_on(&app.device_id).await;
-    let mine = id_of(&mine, "session_id");
+    let mine = app.open_session(app.till_id()).await.session_id;
     let (status, list) = send(browser.call(&app, "GET /ipp/v1/sessions")).await;
     assert_eq!(status, 200, "{list}");
-    assert!(list.to_string().contains(mine));
+    assert!(list.to_string().contains(&mine.to_string()));
     let (status, _) = send(browser.call(&app, &format!("GET /ipp/v1/sessions/{mine}"))).await;
     assert_eq!(status, 200);
 
     let (their_key, _) = other_merchant(&app).await;
-    let device = as_key(&app, &their_key, "POST /ipp/v1/dev/devices");
-    let (_, device) = send(device.json(&json!({"name": "Theirs"}))).await;
-    let theirs = as_key(&app, &their_key, "POST /ipp/v1/sessions");
-    let (_, theirs) = send(theirs.json(&cart(id_of(&device, "id"), 100))).await;
-    let path = format!("/ipp/v1/sessions/{}", id_of(&theirs, "session_id"));
+    let them = app.client_with_key(&their_key);
+    let device = CreateSimulatedDevice {
+        name: "Theirs".into(),
+        ..Default::default()
+    };
+    let device = them.playground().create_device(&device).await.unwrap();
+    let theirs = them.sessions().create(&new_cart(device.id, 100)).await;
+    let path = format!("/ipp/v1/sessions/{}", theirs.unwrap().session_id);
     let (status, err) = send(browser.call(&app, &format!("GET {path}"))).await;
     assert_error(status, &err, 404, "NOT_FOUND");
     let (status, err) = send(browser.change(&app, &format!("PUT {path}/cancel"))).await;

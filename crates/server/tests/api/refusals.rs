@@ -1,10 +1,14 @@
 //! Bad input beyond sessions and the POS: locations and enrollments, pairing codes, paging
 //! and filters, order amounts, and NUL characters in text. Same rule: a 4xx with the
-//! contract's error body, never a 500, and nothing written.
+//! contract's error body, never a 500, and nothing written. Bad requests raw; set-up and
+//! the checks that nothing changed are typed calls.
 
 use crate::bad_input::*;
 use crate::both_backends;
 use crate::harness::*;
+use kassa_client::api::order::CreateCapture;
+use kassa_client::api::session::CreateSession;
+use kassa_client::{DeviceFilter, EnrollmentFilter, ErrorCode};
 use serde_json::{json, Value};
 
 both_backends!(locations_and_enrollments_reject_bad_values, |app| {
@@ -23,8 +27,8 @@ both_backends!(locations_and_enrollments_reject_bad_values, |app| {
         let (status, err) = call(&app, "POST /ipp/v1/locations", body).await;
         bad_value(status, &err, path);
     }
-    let (_, page) = app.get("/ipp/v1/locations").await;
-    assert_eq!(page["total_elements"], 0, "{page}");
+    let page = app.client().locations().list().page(0).await.unwrap();
+    assert_eq!(page.total_elements, 0, "{page:?}");
     for (body, path) in [
         (json!({"expires_in": 59_999}), "expires_in"),
         (json!({"expires_in": 604_800_001}), "expires_in"),
@@ -35,8 +39,12 @@ both_backends!(locations_and_enrollments_reject_bad_values, |app| {
         let (status, err) = call(&app, "POST /ipp/v1/enrollments", body).await;
         bad_value(status, &err, path);
     }
-    let (_, page) = app.get("/ipp/v1/enrollments?include_consumed=true").await;
-    assert_eq!(page["total_elements"], 0, "{page}");
+    let all = EnrollmentFilter {
+        include_consumed: true,
+        ..Default::default()
+    };
+    let page = app.client().enrollments().list(&all).page(0).await.unwrap();
+    assert_eq!(page.total_elements, 0, "{page:?}");
 });
 
 both_backends!(registration_treats_all_bad_codes_alike, |app| {
@@ -72,8 +80,9 @@ both_backends!(registration_treats_all_bad_codes_alike, |app| {
 
     let (status, err) = register(&app, json!({"platform": "WEB"})).await;
     bad_value(status, &err, "enrollment_code");
-    let (_, page) = app.get("/ipp/v1/devices").await;
-    assert_eq!(page["total_elements"], 2, "the simulated till and one more");
+    let page = app.client().devices().list(&DeviceFilter::default());
+    let page = page.page(0).await.unwrap();
+    assert_eq!(page.total_elements, 2, "the simulated till and one more");
 });
 
 both_backends!(paging_and_filters_reject_bad_values, |app| {
@@ -94,8 +103,7 @@ both_backends!(paging_and_filters_reject_bad_values, |app| {
             assert_eq!(status, 200, "{list}?{ok}: {body}");
         }
     }
-    let session = app.session_on(&app.device_id).await;
-    let one = session["session_id"].as_str().unwrap();
+    let one = app.open_session(app.till_id()).await.session_id;
     let one = format!("/ipp/v1/sessions/{one}");
     for (path, field) in [
         ("/ipp/v1/sessions?status=DONE".to_string(), "status"),
@@ -118,16 +126,16 @@ both_backends!(paging_and_filters_reject_bad_values, |app| {
 });
 
 both_backends!(orders_refuse_over_capture_and_cancel_after_capture, |app| {
-    let mut body = cart(&app.device_id, 12_500);
-    body["auto_capture"] = json!(false);
-    let (status, session) = json_of(app.create_session(&body).await).await;
-    assert_eq!(status, 200, "{session}");
-    let id = session["session_id"].as_str().unwrap();
-    let tap = format!("POST /ipp/v1/dev/sessions/{id}/simulate-tap");
-    let (status, answer) = call(&app, &tap, NONE).await;
-    assert_eq!(status, 200, "{answer}");
-    let order = answer["session"]["order_id"].as_str().unwrap();
-    let order = format!("/ordermanagement/v1/orders/{order}");
+    let client = app.client();
+    let cart = CreateSession {
+        auto_capture: Some(false),
+        ..new_cart(app.till_id(), 12_500)
+    };
+    let id = client.sessions().create(&cart).await.unwrap().session_id;
+    let answer = client.playground().simulate_tap(id, None).await.unwrap();
+    let order_id = answer.session.order_id.unwrap();
+    let orders = client.orders();
+    let order = format!("/ordermanagement/v1/orders/{order_id}");
     let capture = format!("POST {order}/captures");
     let refund = format!("POST {order}/refunds");
     let amounts = [json!(12_501), json!(0), json!(-1), json!("1"), json!(1.5)];
@@ -137,17 +145,25 @@ both_backends!(orders_refuse_over_capture_and_cancel_after_capture, |app| {
     }
     let (status, err) = call(&app, &refund, json!({"refunded_amount": 1})).await;
     bad_value(status, &err, "refunded_amount");
-    let (_, got) = app.get(&order).await;
-    assert_eq!(pick(&got, &["status", "captured_amount"]), "AUTHORIZED 0");
+    let got = orders.get(order_id).await.unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.captured_amount),
+        ("AUTHORIZED", 0)
+    );
 
-    let (status, got) = call(&app, &capture, json!({"captured_amount": 12_500})).await;
-    assert_eq!((status, pick(&got, &["status"])), (201, "CAPTURED".into()));
-    let (status, err) = call(&app, &format!("POST {order}/cancel"), NONE).await;
-    assert_error(status, &err, 409, "NOT_ALLOWED");
+    let all = CreateCapture {
+        captured_amount: 12_500,
+        description: None,
+        reference: None,
+    };
+    let got = orders.capture(order_id, &all).await.unwrap();
+    assert_eq!(got.status, "CAPTURED");
+    let cancel = orders.cancel(order_id).await;
+    assert_api_error(cancel, 409, ErrorCode::NotAllowed);
     let (status, err) = call(&app, &refund, json!({"refunded_amount": 12_501})).await;
     bad_value(status, &err, "refunded_amount");
-    let (_, got) = app.get(&order).await;
-    assert_eq!(pick(&got, &["status", "refunded_amount"]), "CAPTURED 0");
+    let got = orders.get(order_id).await.unwrap();
+    assert_eq!((got.status.as_str(), got.refunded_amount), ("CAPTURED", 0));
 });
 
 both_backends!(page_number_past_the_offset_range_is_answered, |app| {

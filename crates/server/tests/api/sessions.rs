@@ -1,78 +1,45 @@
-//! Sessions over HTTP: the merchant's and the device's view of the whole lifecycle.
+//! Sessions over HTTP: the merchant's and the device's view of the whole lifecycle, in
+//! typed calls; the replay test reads the raw answer for its header and bytes.
 
 use crate::both_backends;
 use crate::harness::*;
+use kassa_client::api::session::CreateSession;
+use kassa_client::{ErrorCode, SessionFilter, SessionStatus};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-async fn finalize(app: &TestApp, id: &str, attempt: &str, outcome: &str) -> (u16, Value) {
-    let body =
-        json!({"attempt_id": attempt, "payment": {"processor": "simulated", "outcome": outcome}});
-    let path = format!("/ipp/v1/sessions/{id}/finalize");
-    json_of(
-        app.device(Method::POST, &path, &app.device_token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
-async fn choose(app: &TestApp, id: &str, method: &str) -> (u16, Value) {
-    let path = format!("/ipp/v1/sessions/{id}/payment");
-    let body = json!({"payment_method": method});
-    json_of(
-        app.device(Method::PUT, &path, &app.device_token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
 both_backends!(device_pays_after_a_decline_and_an_order_is_created, |app| {
-    let s = app.session_on(&app.device_id).await;
-    let id = s["session_id"].as_str().unwrap().to_string();
-    let (_, open) = json_of(
-        app.device(
-            Method::GET,
-            "/ipp/v1/device/sessions?status=CREATED,ACTIVE",
-            &app.device_token,
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(open["content"][0]["session_id"], id.as_str());
-    let (status, active) = choose(&app, &id, "CARD_TAP").await;
-    assert_eq!((status, active["status"].as_str()), (200, Some("ACTIVE")));
-    let (status, declined) =
-        finalize(&app, &id, &Uuid::new_v4().to_string(), "INSUFFICIENT_FUNDS").await;
-    assert_eq!(status, 200);
-    assert_eq!(declined["result"], "FAILED");
-    assert_eq!(declined["failure_reason"], "INSUFFICIENT_FUNDS");
-    assert_eq!(declined["session"]["status"], "ACTIVE");
-    let attempt = Uuid::new_v4().to_string();
-    let (_, paid) = finalize(&app, &id, &attempt, "SUCCESS").await;
-    assert_eq!(paid["result"], "SUCCEEDED");
-    assert_eq!(paid["session"]["status"], "FINALIZED");
-    assert_eq!(paid["session"]["attempts"], 2);
-    let (_, again) = finalize(&app, &id, &attempt, "SUCCESS").await;
-    assert_eq!(again, paid, "a retried attempt returns the first answer");
-    let order_id = paid["session"]["order_id"].as_str().unwrap();
-    let (status, order) = app
-        .get(&format!("/ordermanagement/v1/orders/{order_id}"))
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(order["status"], "CAPTURED");
-    assert_eq!(order["captured_amount"], 12_500);
-    assert_eq!(order["session_id"], id.as_str());
+    let (client, till) = (app.client(), app.till());
+    let id = app.open_session(app.till_id()).await.session_id;
+    let open = [SessionStatus::Created, SessionStatus::Active];
+    let open = till.sessions(&open).await.unwrap();
+    assert_eq!(open[0].session_id, id);
+    let active = till.choose_payment(id, "CARD_TAP").await.unwrap();
+    assert_eq!(active.status, "ACTIVE");
+    let decline = simulated_payment(Uuid::new_v4(), "INSUFFICIENT_FUNDS");
+    let declined = till.finalize(id, &decline).await.unwrap();
+    assert_eq!(declined.result, "FAILED");
     assert_eq!(
-        app.events(&id).await,
+        declined.failure_reason.as_deref(),
+        Some("INSUFFICIENT_FUNDS")
+    );
+    assert_eq!(declined.session.status, "ACTIVE");
+    let attempt = simulated_payment(Uuid::new_v4(), "SUCCESS");
+    let paid = till.finalize(id, &attempt).await.unwrap();
+    assert_eq!(paid.result, "SUCCEEDED");
+    assert_eq!(paid.session.status, "FINALIZED");
+    assert_eq!(paid.session.attempts, 2);
+    let again = till.finalize(id, &attempt).await.unwrap();
+    assert_eq!(again, paid, "a retried attempt returns the first answer");
+    let order = paid.session.order_id.unwrap();
+    let order = client.orders().get(order).await.unwrap();
+    assert_eq!(order.status, "CAPTURED");
+    assert_eq!(order.captured_amount, 12_500);
+    assert_eq!(order.session_id, id);
+    assert_eq!(
+        app.events(id).await,
         [
             "ipp.session.created",
             "ipp.session.activated",
@@ -80,13 +47,8 @@ both_backends!(device_pays_after_a_decline_and_an_order_is_created, |app| {
             "ipp.session.finalized"
         ]
     );
-    let (_, timeline) = app.get(&format!("/ipp/v1/sessions/{id}/events")).await;
-    let kinds: Vec<_> = timeline["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
+    let timeline = client.sessions().timeline(id).await.unwrap();
+    let kinds: Vec<_> = timeline.events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
         [
@@ -98,79 +60,68 @@ both_backends!(device_pays_after_a_decline_and_an_order_is_created, |app| {
         ]
     );
     assert_eq!(
-        timeline["events"][2]["failure_reason"],
-        "INSUFFICIENT_FUNDS"
+        timeline.events[2].failure_reason.as_deref(),
+        Some("INSUFFICIENT_FUNDS")
     );
 });
 
 both_backends!(second_session_on_a_busy_device_is_409, |app| {
-    app.session_on(&app.device_id).await;
-    let (status, err) = json_of(app.create_session(&cart(&app.device_id, 100)).await).await;
-    assert_error(status, &err, 409, "DEVICE_BUSY");
+    app.open_session(app.till_id()).await;
+    let busy = app
+        .client()
+        .sessions()
+        .create(&new_cart(app.till_id(), 100));
+    assert_api_error(busy.await, 409, ErrorCode::DeviceBusy);
 });
 
 both_backends!(cancel_is_idempotent_and_refused_once_paid, |app| {
-    let s = app.session_on(&app.device_id).await;
-    let id = s["session_id"].as_str().unwrap();
-    let path = format!("/ipp/v1/sessions/{id}/cancel");
-    let (status, first) = json_of(app.merchant(Method::PUT, &path).send().await.unwrap()).await;
-    assert_eq!((status, first["status"].as_str()), (200, Some("CANCELLED")));
-    let (status, again) = json_of(app.merchant(Method::PUT, &path).send().await.unwrap()).await;
-    assert_eq!((status, again), (200, first));
+    let sessions = app.client().sessions();
+    let id = app.open_session(app.till_id()).await.session_id;
+    let first = sessions.cancel(id).await.unwrap();
+    assert_eq!(first.status, "CANCELLED");
+    let again = sessions.cancel(id).await.unwrap();
+    assert_eq!(again, first);
     assert_eq!(
         app.events(id).await,
         ["ipp.session.created", "ipp.session.cancelled"]
     );
 
-    let paid = app.session_on(&app.device_id).await;
-    let paid_id = paid["session_id"].as_str().unwrap();
-    let tap = format!("/ipp/v1/dev/sessions/{paid_id}/simulate-tap?outcome=SUCCESS");
-    assert_eq!(
-        app.merchant(Method::POST, &tap)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let path = format!("/ipp/v1/sessions/{paid_id}/cancel");
-    let (status, err) = json_of(app.merchant(Method::PUT, &path).send().await.unwrap()).await;
-    let msg = assert_error(status, &err, 409, "NOT_ALLOWED");
+    let paid = app.open_session(app.till_id()).await.session_id;
+    let tap = app
+        .client()
+        .playground()
+        .simulate_tap(paid, Some("SUCCESS"));
+    tap.await.unwrap();
+    let refused = sessions.cancel(paid).await;
+    let msg = assert_api_error(refused, 409, ErrorCode::NotAllowed);
     assert!(msg.contains("FINALIZED"), "{msg}");
 });
 
 both_backends!(the_clerk_can_cancel, |app| {
-    let s = app.session_on(&app.device_id).await;
-    let id = s["session_id"].as_str().unwrap();
-    let r = app
-        .device(
-            Method::PUT,
-            &format!("/ipp/v1/sessions/{id}/cancel"),
-            &app.device_token,
-        )
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = json_of(r).await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("CANCELLED")));
-    let (_, timeline) = app.get(&format!("/ipp/v1/sessions/{id}/events")).await;
-    assert_eq!(timeline["events"][1]["actor"], "DEVICE");
+    let id = app.open_session(app.till_id()).await.session_id;
+    let cancelled = app.till().cancel(id).await.unwrap();
+    assert_eq!(cancelled.status, "CANCELLED");
+    let timeline = app.client().sessions().timeline(id).await.unwrap();
+    assert_eq!(timeline.events[1].actor.as_deref(), Some("DEVICE"));
 });
 
 both_backends!(five_declines_fail_the_session, |app| {
-    let s = app.session_on(&app.device_id).await;
-    let id = s["session_id"].as_str().unwrap();
-    let tap = format!("/ipp/v1/dev/sessions/{id}/simulate-tap?outcome=STOLEN_CARD");
-    let mut last = Value::Null;
+    let id = app.open_session(app.till_id()).await.session_id;
+    let playground = app.client().playground();
+    let mut last = None;
     for _ in 0..5 {
-        last = json_of(app.merchant(Method::POST, &tap).send().await.unwrap())
-            .await
-            .1;
+        last = Some(
+            playground
+                .simulate_tap(id, Some("STOLEN_CARD"))
+                .await
+                .unwrap(),
+        );
     }
-    assert_eq!(last["session"]["status"], "FAILED");
-    assert_eq!(last["session"]["attempts"], 5);
-    let (status, err) = json_of(app.merchant(Method::POST, &tap).send().await.unwrap()).await;
-    assert_error(status, &err, 409, "NOT_ALLOWED");
+    let last = last.unwrap().session;
+    assert_eq!(last.status, "FAILED");
+    assert_eq!(last.attempts, 5);
+    let refused = playground.simulate_tap(id, Some("STOLEN_CARD")).await;
+    assert_api_error(refused, 409, ErrorCode::NotAllowed);
     let events = app.events(id).await;
     assert_eq!(
         events.iter().filter(|e| *e == "ipp.payment.failed").count(),
@@ -183,57 +134,56 @@ both_backends!(five_declines_fail_the_session, |app| {
 });
 
 both_backends!(sessions_expire_on_time, |app| {
-    let mut body = cart(&app.device_id, 100);
-    body["expires_in"] = json!(10_000);
-    let s: Value = app.create_session(&body).await.json().await.unwrap();
-    let id = s["session_id"].as_str().unwrap();
+    let sessions = app.client().sessions();
+    let cart = CreateSession {
+        expires_in: Some(10_000),
+        ..new_cart(app.till_id(), 100)
+    };
+    let id = sessions.create(&cart).await.unwrap().session_id;
     app.clock.advance(chrono::Duration::milliseconds(9_999));
     kassa_server::sweeper::expire_once(&app.state)
         .await
         .unwrap();
-    assert_eq!(
-        app.get(&format!("/ipp/v1/sessions/{id}")).await.1["status"],
-        "CREATED"
-    );
+    assert_eq!(sessions.get(id).await.unwrap().status, "CREATED");
     app.clock.advance(chrono::Duration::milliseconds(1));
     // The server's own sweeper runs every 200 ms; the contract allows 1 s.
-    let waited = format!("/ipp/v1/sessions/{id}?wait=5&if_status=CREATED");
-    let started = std::time::Instant::now();
-    let (_, expired) = app.get(&waited).await;
-    assert_eq!(expired["status"], "EXPIRED");
+    let started = Instant::now();
+    let waited = sessions.get_when_changed(id, SessionStatus::Created, Duration::from_secs(5));
+    assert_eq!(waited.await.unwrap().status, "EXPIRED");
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(2),
         "expired within the sweeper's period"
     );
     assert_eq!(
         app.events(id).await,
         ["ipp.session.created", "ipp.session.expired"]
     );
-    let (status, _) = choose(&app, id, "CARD_TAP").await;
-    assert_eq!(status, 409);
+    let refused = app.till().choose_payment(id, "CARD_TAP").await;
+    assert_api_error(refused, 409, ErrorCode::NotAllowed);
 });
 
 both_backends!(long_poll_returns_when_the_status_changes, |app| {
-    let s = app.session_on(&app.device_id).await;
-    let id = s["session_id"].as_str().unwrap().to_string();
-    let poll = {
-        let req = app.merchant(
-            Method::GET,
-            &format!("/ipp/v1/sessions/{id}?wait=20&if_status=CREATED"),
-        );
-        tokio::spawn(async move { json_of(req.send().await.unwrap()).await })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let id = app.open_session(app.till_id()).await.session_id;
+    let sessions = app.client().sessions();
+    let poll = tokio::spawn(async move {
+        let wait = Duration::from_secs(20);
+        sessions
+            .get_when_changed(id, SessionStatus::Created, wait)
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!poll.is_finished(), "waits while the status is unchanged");
-    choose(&app, &id, "SWISH").await;
-    let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(5), poll)
+    app.till().choose_payment(id, "SWISH").await.unwrap();
+    let session = tokio::time::timeout(Duration::from_secs(5), poll)
         .await
         .unwrap()
+        .unwrap()
         .unwrap();
-    assert_eq!((status, body["status"].as_str()), (200, Some("ACTIVE")));
-    assert_eq!(body["payment_method"], "SWISH");
+    assert_eq!(session.status, "ACTIVE");
+    assert_eq!(session.payment_method.as_deref(), Some("SWISH"));
 });
 
+// Raw on purpose: the replay is checked on the wire (its header, byte for byte).
 both_backends!(idempotency_key_replays_and_conflicts, |app| {
     let body = cart(&app.device_id, 500);
     let send = |b: &Value| {
@@ -254,58 +204,58 @@ both_backends!(idempotency_key_replays_and_conflicts, |app| {
         first_body,
         "byte-for-byte replay"
     );
-    let (_, page) = app.get("/ipp/v1/sessions").await;
-    assert_eq!(page["total_elements"], 1, "performed once");
-    let (status, err) = json_of(send(&cart(&app.device_id, 600)).await.unwrap()).await;
-    assert_error(status, &err, 409, "IDEMPOTENCY_CONFLICT");
+    let sessions = app.client().sessions();
+    let page = sessions.list(&SessionFilter::default()).page(0).await;
+    assert_eq!(page.unwrap().total_elements, 1, "performed once");
+    let other = sessions.create(&new_cart(app.till_id(), 600));
+    let other = other.idempotency_key("order-42-try").await;
+    assert_api_error(other, 409, ErrorCode::IdempotencyConflict);
 });
 
 both_backends!(list_filters_and_pages, |app| {
-    let (other, _) = app.simulated_device("Till 2").await;
-    let a = app.session_on(&app.device_id).await;
-    app.session_on(&other).await;
-    let (_, all) = app.get("/ipp/v1/sessions?page_size=1").await;
-    assert_eq!(
-        (all["total_elements"].as_i64(), all["total_pages"].as_i64()),
-        (Some(2), Some(2))
-    );
-    assert_eq!(
-        (all["first"].as_bool(), all["last"].as_bool()),
-        (Some(true), Some(false))
-    );
-    let (_, mine) = app
-        .get(&format!("/ipp/v1/sessions?device_id={}", app.device_id))
-        .await;
-    assert_eq!(mine["content"][0]["session_id"], a["session_id"]);
-    assert_eq!(mine["total_elements"], 1);
-    let (_, none) = app.get("/ipp/v1/sessions?status=FINALIZED,CANCELLED").await;
-    assert_eq!(none["total_elements"], 0);
-    let (_, by_ref) = app
-        .get("/ipp/v1/sessions?merchant_reference1=order-42")
-        .await;
-    assert_eq!(by_ref["total_elements"], 2);
+    let (other, _) = app.simulated_device_typed("Till 2").await;
+    let a = app.open_session(app.till_id()).await;
+    app.open_session(other.id).await;
+    let sessions = app.client().sessions();
+    let all = sessions.list(&SessionFilter::default()).page_size(1);
+    let all = all.page(0).await.unwrap();
+    assert_eq!((all.total_elements, all.total_pages), (2, 2));
+    assert_eq!((all.first, all.last), (true, false));
+    let list = |filter: SessionFilter| sessions.list(&filter);
+    let mine = list(SessionFilter {
+        device_id: Some(app.till_id()),
+        ..Default::default()
+    });
+    let mine = mine.page(0).await.unwrap();
+    assert_eq!(mine.content[0].session_id, a.session_id);
+    assert_eq!(mine.total_elements, 1);
+    let none = list(SessionFilter {
+        statuses: vec![SessionStatus::Finalized, SessionStatus::Cancelled],
+        ..Default::default()
+    });
+    assert_eq!(none.page(0).await.unwrap().total_elements, 0);
+    let by_ref = list(SessionFilter {
+        merchant_reference1: Some("order-42".into()),
+        ..Default::default()
+    });
+    assert_eq!(by_ref.page(0).await.unwrap().total_elements, 2);
 });
 
 both_backends!(cancel_and_tap_racing_leave_one_terminal_state, |app| {
+    let client = app.client();
     for _ in 0..5 {
-        let s = app.session_on(&app.device_id).await;
-        let id = s["session_id"].as_str().unwrap().to_string();
-        let cancel = app
-            .merchant(Method::PUT, &format!("/ipp/v1/sessions/{id}/cancel"))
-            .send();
-        let tap = app
-            .merchant(
-                Method::POST,
-                &format!("/ipp/v1/dev/sessions/{id}/simulate-tap"),
-            )
-            .send();
+        let id = app.open_session(app.till_id()).await.session_id;
+        let cancel = async { client.sessions().cancel(id).await.map(drop) };
+        let tap = async { client.playground().simulate_tap(id, None).await.map(drop) };
         let (c, t) = tokio::join!(cancel, tap);
-        let statuses = [c.unwrap().status().as_u16(), t.unwrap().status().as_u16()];
+        let statuses = [c, t].map(|r| r.map_err(|e| e.status()));
         assert!(
-            statuses.iter().all(|s| *s == 200 || *s == 409),
+            statuses
+                .iter()
+                .all(|s| matches!(s, Ok(()) | Err(Some(409)))),
             "{statuses:?}"
         );
-        let events = app.events(&id).await;
+        let events = app.events(id).await;
         let terminal = events
             .iter()
             .filter(|e| {

@@ -175,13 +175,12 @@ async fn a_long_poll_outlasts_the_body_and_header_timeouts() {
         c.connections.header_timeout = Duration::from_millis(300);
     })
     .await;
-    let session = app.session_on(&app.device_id).await;
-    let id = session["session_id"].as_str().unwrap();
+    let id = app.open_session(app.till_id()).await.session_id;
     let started = Instant::now();
-    let (status, body) = app
-        .get(&format!("/ipp/v1/sessions/{id}?wait=1&if_status=CREATED"))
-        .await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("CREATED")));
+    let sessions = app.client().sessions();
+    let created = kassa_client::SessionStatus::Created;
+    let session = sessions.get_when_changed(id, created, Duration::from_secs(1));
+    assert_eq!(session.await.unwrap().status, "CREATED");
     assert!(started.elapsed() >= Duration::from_secs(1), "it did wait");
 }
 

@@ -1,18 +1,22 @@
 //! The device stream: handshake auth, replay, live frames, presence, fan-out across nodes,
-//! and the close of a removed device's streams on every node.
+//! and the close of a removed device's streams on every node. Typed streams
+//! (`DeviceClient::stream`) but where a test needs what the client hides: the
+//! `?access_token=` handshake and WebSocket pings.
 
 use crate::both_backends;
 use crate::harness::*;
 use futures::{SinkExt, StreamExt};
+use kassa_client::{DeviceStream, Error, ErrorCode, PushFrame};
 use kassa_store::Backend;
-use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// A raw stream, with the token in the query (the browser's form).
 async fn connect(app: &TestApp, token: &str) -> Socket {
     let url = format!(
         "{}/ipp/v1/device/stream?access_token={token}",
@@ -24,22 +28,21 @@ async fn connect(app: &TestApp, token: &str) -> Socket {
         .0
 }
 
-/// The next text frame as JSON, within a deadline.
-async fn next_frame(socket: &mut Socket) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let message = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .expect("a frame in time");
-        match message.expect("open").expect("valid") {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+/// The next frame, within a deadline.
+async fn next_frame(stream: &mut DeviceStream) -> PushFrame {
+    let next = tokio::time::timeout(Duration::from_secs(5), stream.next());
+    next.await
+        .expect("a frame in time")
+        .expect("open")
+        .expect("valid")
+}
+
+fn created(session_id: Uuid) -> PushFrame {
+    PushFrame::SessionCreated { session_id }
 }
 
 both_backends!(a_bad_token_is_refused_at_the_handshake, |app| {
+    // Raw: no token at all, and a bad one in the query.
     for url in [
         "/ipp/v1/device/stream",
         "/ipp/v1/device/stream?access_token=kdt_nope",
@@ -53,81 +56,62 @@ both_backends!(a_bad_token_is_refused_at_the_handshake, |app| {
         let body: Value = serde_json::from_slice(response.body().as_ref().unwrap()).unwrap();
         assert_eq!(body["error_code"], "UNAUTHORIZED");
     }
-    let mut request = format!("{}/ipp/v1/device/stream", app.base.replace("http", "ws"))
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", app.device_token).parse().unwrap(),
-    );
-    assert!(
-        tokio_tungstenite::connect_async(request).await.is_ok(),
-        "the header form works too"
-    );
+    let refused = app.device_client("kdt_nope").stream().await;
+    assert_api_error(refused, 401, ErrorCode::Unauthorized);
+    let stream = app.till().stream().await;
+    assert!(stream.is_ok(), "the header form works too");
 });
 
 both_backends!(replay_then_live_frames, |app| {
-    let first = app.session_on(&app.device_id).await;
-    let mut socket = connect(&app, &app.device_token).await;
-    let replayed = next_frame(&mut socket).await;
-    assert_eq!(
-        replayed,
-        json!({"type": "session.created", "sessionId": first["session_id"]})
-    );
-    let id = first["session_id"].as_str().unwrap();
-    app.merchant(Method::PUT, &format!("/ipp/v1/sessions/{id}/cancel"))
-        .send()
-        .await
-        .unwrap();
+    let first = app.open_session(app.till_id()).await.session_id;
+    let mut stream = app.till().stream().await.unwrap();
+    let replayed = next_frame(&mut stream).await;
+    assert_eq!(replayed, created(first));
+    app.client().sessions().cancel(first).await.unwrap();
     // The create's own live frame may still be in flight when the device connects; the
     // contract lets the device see it twice (it dedups by id), so skip a repeat.
-    let mut cancelled = next_frame(&mut socket).await;
+    let mut cancelled = next_frame(&mut stream).await;
     if cancelled == replayed {
-        cancelled = next_frame(&mut socket).await;
+        cancelled = next_frame(&mut stream).await;
     }
-    assert_eq!(
-        cancelled,
-        json!({"type": "session.updated", "sessionId": id, "status": "CANCELLED"})
-    );
-    let second = app.session_on(&app.device_id).await;
-    let created = next_frame(&mut socket).await;
-    assert_eq!(
-        created,
-        json!({"type": "session.created", "sessionId": second["session_id"]})
-    );
+    let status = "CANCELLED".to_string();
+    let want = PushFrame::SessionUpdated {
+        session_id: first,
+        status,
+    };
+    assert_eq!(cancelled, want);
+    let second = app.open_session(app.till_id()).await.session_id;
+    assert_eq!(next_frame(&mut stream).await, created(second));
 });
 
 both_backends!(frames_go_only_to_their_device, |app| {
-    let (other, other_token) = app.simulated_device("Till 2").await;
-    let mut mine = connect(&app, &app.device_token).await;
-    let mut theirs = connect(&app, &other_token).await;
-    let s = app.session_on(&other).await;
-    assert_eq!(next_frame(&mut theirs).await["sessionId"], s["session_id"]);
-    let own = app.session_on(&app.device_id).await;
+    let (other, other_pos) = app.simulated_device_typed("Till 2").await;
+    let mut mine = app.till().stream().await.unwrap();
+    let mut theirs = other_pos.stream().await.unwrap();
+    let s = app.open_session(other.id).await;
+    let frame = next_frame(&mut theirs).await;
+    assert_eq!(frame.session_id(), Some(s.session_id));
+    let own = app.open_session(app.till_id()).await;
     assert_eq!(
-        next_frame(&mut mine).await["sessionId"],
-        own["session_id"],
+        next_frame(&mut mine).await.session_id(),
+        Some(own.session_id),
         "no frame of the other device first"
     );
 });
 
 both_backends!(presence_follows_the_connection, |app| {
-    let path = format!("/ipp/v1/devices/{}", app.device_id);
-    assert_eq!(app.get(&path).await.1["online"], false);
-    let mut socket = connect(&app, &app.device_token).await;
-    socket
-        .send(Message::Ping(Default::default()))
-        .await
-        .unwrap();
+    let devices = app.client().devices();
+    let id = app.till_id();
+    assert!(!devices.get(id).await.unwrap().online);
+    let stream = app.till().stream().await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (_, device) = app.get(&path).await;
-    assert_eq!(device["online"], true);
-    assert!(device["last_seen_at"].is_string());
-    drop(socket);
+    let device = devices.get(id).await.unwrap();
+    assert!(device.online);
+    assert!(device.last_seen_at.is_some());
+    drop(stream);
     app.clock.advance(chrono::Duration::seconds(31));
-    assert_eq!(
-        app.get(&path).await.1["online"],
-        false,
+    assert!(
+        !devices.get(id).await.unwrap().online,
         "offline 30 s after the last frame"
     );
 });
@@ -137,12 +121,9 @@ async fn a_device_on_node_b_gets_sessions_created_on_node_a() {
     let a = TestApp::spawn(Backend::Postgres).await;
     let url = a.state.config.database_url.clone();
     let b = TestApp::spawn_with(Backend::Postgres, |c| c.database_url = url).await;
-    let mut socket = connect(&b, &a.device_token).await;
-    let s = a.session_on(&a.device_id).await;
-    assert_eq!(
-        next_frame(&mut socket).await,
-        json!({"type": "session.created", "sessionId": s["session_id"]})
-    );
+    let mut stream = b.device_client(&a.device_token).stream().await.unwrap();
+    let s = a.open_session(a.till_id()).await;
+    assert_eq!(next_frame(&mut stream).await, created(s.session_id));
 }
 
 /// The code of the close frame the server sends, within a deadline; frames before it are
@@ -164,7 +145,22 @@ async fn close_code(socket: &mut Socket) -> u16 {
     }
 }
 
-/// Returns once the server's read loop answers a ping, so the stream is in the hub.
+/// Waits for the typed stream's end: the device-removed close (4401), frames before it
+/// skipped; an end without it fails the test.
+async fn removed(stream: &mut DeviceStream) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let next = tokio::time::timeout_at(deadline, stream.next()).await;
+        match next.expect("closed in time") {
+            Some(Err(Error::DeviceRemoved)) => return,
+            Some(Ok(_)) => continue,
+            other => panic!("want the device-removed close, got {other:?}"),
+        }
+    }
+}
+
+/// Returns once the server's read loop answers a ping, so the stream is in the hub. Raw:
+/// the typed stream answers pings but sends none.
 async fn serving(socket: &mut Socket) {
     socket.send(Message::Ping("up?".into())).await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -178,44 +174,44 @@ async fn serving(socket: &mut Socket) {
     }
 }
 
-async fn delete_device(app: &TestApp, id: &str) {
-    let r = app
-        .merchant(Method::DELETE, &format!("/ipp/v1/devices/{id}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+/// The next text frame of a raw stream, read as the client reads it, within a deadline.
+async fn raw_frame(socket: &mut Socket) -> PushFrame {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("a frame in time");
+        match message.expect("open").expect("valid") {
+            Message::Text(text) => return PushFrame::parse(text.as_str()).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }
 
 both_backends!(deleting_a_device_closes_its_streams_at_once, |app| {
-    let (other, other_token) = app.simulated_device("Till 2").await;
+    let (other, _) = app.simulated_device_typed("Till 2").await;
+    let token = other.credentials.as_ref().unwrap().bearer_token.clone();
     let mut first = connect(&app, &app.device_token).await;
     let mut second = connect(&app, &app.device_token).await;
-    let mut theirs = connect(&app, &other_token).await;
+    let mut theirs = connect(&app, &token).await;
     for socket in [&mut first, &mut second, &mut theirs] {
         serving(socket).await;
     }
     // Past the handshake but maybe not yet in the hub: it closes too (its first write sees
     // a removal that came before it joined).
-    let mut racing = connect(&app, &app.device_token).await;
-    delete_device(&app, &app.device_id).await;
-    for socket in [&mut first, &mut second, &mut racing] {
+    let mut racing = app.till().stream().await.unwrap();
+    app.client().devices().delete(app.till_id()).await.unwrap();
+    for socket in [&mut first, &mut second] {
         assert_eq!(close_code(socket).await, 4401);
     }
+    removed(&mut racing).await;
 
     // The other device's stream stays, and the old token is refused at the handshake.
-    let s = app.session_on(&other).await;
-    assert_eq!(next_frame(&mut theirs).await["sessionId"], s["session_id"]);
-    let ws = format!(
-        "{}/ipp/v1/device/stream?access_token={}",
-        app.base.replace("http", "ws"),
-        app.device_token
-    );
-    let err = tokio_tungstenite::connect_async(ws).await.unwrap_err();
-    let tokio_tungstenite::tungstenite::Error::Http(response) = err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(response.status(), 401);
+    let s = app.open_session(other.id).await;
+    assert_eq!(raw_frame(&mut theirs).await, created(s.session_id));
+    let refused = app.till().stream().await;
+    assert_api_error(refused, 401, ErrorCode::Unauthorized);
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,15 +219,12 @@ async fn deleting_a_device_on_node_a_closes_its_stream_on_node_b() {
     let a = TestApp::spawn(Backend::Postgres).await;
     let url = a.state.config.database_url.clone();
     let b = TestApp::spawn_with(Backend::Postgres, |c| c.database_url = url).await;
-    let mut socket = connect(&b, &a.device_token).await;
+    let mut stream = b.device_client(&a.device_token).stream().await.unwrap();
     // Registered on B: a session created through A reaches it.
-    let s = a.session_on(&a.device_id).await;
-    assert_eq!(next_frame(&mut socket).await["sessionId"], s["session_id"]);
-    let id = s["session_id"].as_str().unwrap();
-    a.merchant(Method::PUT, &format!("/ipp/v1/sessions/{id}/cancel"))
-        .send()
-        .await
-        .unwrap();
-    delete_device(&a, &a.device_id).await;
-    assert_eq!(close_code(&mut socket).await, 4401);
+    let s = a.open_session(a.till_id()).await;
+    assert_eq!(next_frame(&mut stream).await, created(s.session_id));
+    let client = a.client();
+    client.sessions().cancel(s.session_id).await.unwrap();
+    client.devices().delete(a.till_id()).await.unwrap();
+    removed(&mut stream).await;
 }

@@ -1,142 +1,219 @@
 //! Tenancy and scope: another merchant, or another device of the same merchant, gets `404`
-//! for everything that is not its own, and never sees it in a list.
+//! for everything that is not its own, and never sees it in a list. Typed calls throughout.
 
-use crate::auth::{as_device, as_key, attempt, id_of, other_merchant, SESSIONS};
-use crate::bad_input::{call, pick, pos, send, send_json, NONE, UNKNOWN};
+use crate::auth::other_merchant;
+use crate::bad_input::UNKNOWN_ID;
 use crate::both_backends;
 use crate::harness::*;
-use serde_json::json;
+use futures::future::LocalBoxFuture;
+use kassa_client::api::device::{CreateEnrollment, CreateSimulatedDevice, UpdateDevice};
+use kassa_client::api::order::CreateRefund;
+use kassa_client::{DeviceClient, DeviceFilter, EnrollmentFilter, ErrorCode, SessionFilter};
+use std::future::IntoFuture;
+use uuid::Uuid;
+
+/// A typed call whose answer does not matter here, only whether it was refused.
+type Probe<'a> = (&'static str, LocalBoxFuture<'a, kassa_client::Result<()>>);
+
+fn probe<'a, T>(
+    what: &'static str,
+    call: impl IntoFuture<Output = kassa_client::Result<T>> + 'a,
+) -> Probe<'a> {
+    (what, Box::pin(async move { call.await.map(drop) }))
+}
+
+async fn all_not_found(probes: Vec<Probe<'_>>) {
+    for (what, call) in probes {
+        let result = call.await;
+        let status = result.as_ref().err().and_then(|e| e.status());
+        assert_eq!(status, Some(404), "{what}: {result:?}");
+        assert_api_error(result, 404, ErrorCode::NotFound);
+    }
+}
+
+/// Another merchant's simulated device, made with that merchant's client.
+async fn their_till(app: &TestApp, their_key: &str) -> (Uuid, DeviceClient) {
+    let them = app.client_with_key(their_key);
+    let till = CreateSimulatedDevice {
+        name: "Theirs".into(),
+        ..Default::default()
+    };
+    let till = them.playground().create_device(&till).await.unwrap();
+    let token = &till.credentials.as_ref().unwrap().bearer_token;
+    (till.id, app.device_client(token))
+}
 
 both_backends!(another_merchant_gets_404_for_everything, |app| {
-    let (_, location) = call(&app, "POST /ipp/v1/locations", json!({"name": "Shop"})).await;
-    let location = id_of(&location, "id");
-    let (_, enrollment) = call(&app, "POST /ipp/v1/enrollments", json!({})).await;
-    let enrollment = id_of(&enrollment, "enrollment_id");
-    let paid = app.session_on(&app.device_id).await;
-    let paid = id_of(&paid, "session_id");
-    let tap = format!("POST /ipp/v1/dev/sessions/{paid}/simulate-tap");
-    let (_, tapped) = call(&app, &tap, NONE).await;
-    let order = id_of(&tapped["session"], "order_id");
-    let order = format!("/ordermanagement/v1/orders/{order}");
-    let open = app.session_on(&app.device_id).await;
-    let open = format!("/ipp/v1/sessions/{}", id_of(&open, "session_id"));
-    let device = format!("/ipp/v1/devices/{}", app.device_id);
+    let client = app.client();
+    let location = location_named("Shop");
+    let location = client.locations().create(&location).await.unwrap().id;
+    let enrollment = client.enrollments().create(&CreateEnrollment::default());
+    let enrollment = enrollment.await.unwrap().enrollment_id;
+    let paid = app.open_session(app.till_id()).await.session_id;
+    let tapped = client.playground().simulate_tap(paid, None).await.unwrap();
+    let order = tapped.session.order_id.unwrap();
+    let open = app.open_session(app.till_id()).await.session_id;
+    let device = app.till_id();
 
     let (their_key, _) = other_merchant(&app).await;
-    let request = as_key(&app, &their_key, "POST /ipp/v1/dev/devices");
-    let (_, theirs) = send_json(request, json!({"name": "Theirs"})).await;
-    let their_token = theirs["credentials"]["bearer_token"].as_str().unwrap();
-    let open_tap = open.replace("/ipp/v1/sessions", "/ipp/v1/dev/sessions");
-    let calls = [
-        (format!("GET {open}"), NONE),
-        (format!("GET /ipp/v1/sessions/{paid}/events"), NONE),
-        (format!("PUT {open}/cancel"), NONE),
-        (format!("POST {open_tap}/simulate-tap"), NONE),
-        (format!("GET {device}"), NONE),
-        (format!("PUT {device}"), json!({"name": "Mine now"})),
-        (format!("DELETE {device}"), NONE),
-        (format!("GET /ipp/v1/locations/{location}"), NONE),
-        (format!("DELETE /ipp/v1/enrollments/{enrollment}"), NONE),
-        (format!("GET {order}"), NONE),
-        (
-            format!("POST {order}/refunds"),
-            json!({"refunded_amount": 1}),
+    let (_, their_pos) = their_till(&app, &their_key).await;
+    let them = app.client_with_key(&their_key);
+    let (sessions, devices) = (them.sessions(), them.devices());
+    let (locations, orders) = (them.locations(), them.orders());
+    let rename = UpdateDevice {
+        name: Some("Mine now".into()),
+        ..Default::default()
+    };
+    let refund = CreateRefund {
+        refunded_amount: 1,
+        description: None,
+        reference: None,
+    };
+    all_not_found(vec![
+        probe("GET open session", sessions.get(open)),
+        probe("GET paid timeline", sessions.timeline(paid)),
+        probe("PUT open cancel", sessions.cancel(open)),
+        probe(
+            "POST open simulate-tap",
+            them.playground().simulate_tap(open, None),
         ),
-        (format!("POST {order}/cancel"), NONE),
-    ];
-    for (spec, body) in calls {
-        let (status, err) = send_json(as_key(&app, &their_key, &spec), body).await;
-        assert_eq!(status, 404, "{spec}: {err}");
-        assert_error(status, &err, 404, "NOT_FOUND");
-    }
-    let (_, unknown) = app.get(&format!("/ipp/v1/sessions/{UNKNOWN}")).await;
-    let (_, err) = send(as_key(&app, &their_key, &format!("GET {open}"))).await;
-    assert_eq!(err["error_messages"], unknown["error_messages"]);
-    let by_their_device = [
-        (format!("GET {open}"), NONE),
-        (format!("PUT {open}/cancel"), NONE),
-        (
-            format!("PUT {open}/payment"),
-            json!({"payment_method": "SWISH"}),
+        probe("GET device", devices.get(device)),
+        probe("PUT device", devices.update(device, &rename)),
+        probe("DELETE device", devices.delete(device)),
+        probe("GET location", locations.get(location)),
+        probe("DELETE enrollment", them.enrollments().delete(enrollment)),
+        probe("GET order", orders.get(order)),
+        probe("POST order refund", orders.refund(order, &refund)),
+        probe("POST order cancel", orders.cancel(order)),
+    ])
+    .await;
+    let unknown = client.sessions().get(UNKNOWN_ID).await.unwrap_err();
+    let theirs = sessions.get(open).await.unwrap_err();
+    assert_eq!(
+        theirs.api().unwrap().messages,
+        unknown.api().unwrap().messages
+    );
+    all_not_found(vec![
+        probe("GET by their device", their_pos.session(open)),
+        probe("PUT cancel by their device", their_pos.cancel(open)),
+        probe(
+            "PUT payment by their device",
+            their_pos.choose_payment(open, "SWISH"),
         ),
-    ];
-    for (spec, body) in by_their_device {
-        let (status, err) = send_json(as_device(&app, their_token, &spec), body).await;
-        assert_error(status, &err, 404, "NOT_FOUND");
-    }
+    ])
+    .await;
 
-    let (_, got) = app.get(&open).await;
-    assert_eq!(pick(&got, &["status", "payment_method"]), "CREATED null");
-    let (_, got) = app.get(&device).await;
-    assert_eq!(pick(&got, &["name"]), "Till 1");
-    let (_, got) = app.get(&order).await;
-    assert_eq!(pick(&got, &["status", "refunded_amount"]), "CAPTURED 0");
-    let (status, _) = app.get(&format!("/ipp/v1/locations/{location}")).await;
-    assert_eq!(status, 200);
-    let (_, page) = app.get("/ipp/v1/enrollments").await;
-    assert_eq!(page["total_elements"], 1, "{page}");
+    let got = client.sessions().get(open).await.unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.payment_method.as_deref()),
+        ("CREATED", None)
+    );
+    let got = client.devices().get(device).await.unwrap();
+    assert_eq!(got.name.as_deref(), Some("Till 1"));
+    let got = client.orders().get(order).await.unwrap();
+    assert_eq!((got.status.as_str(), got.refunded_amount), ("CAPTURED", 0));
+    client.locations().get(location).await.unwrap();
+    let page = client.enrollments().list(&EnrollmentFilter::default());
+    let page = page.page(0).await.unwrap();
+    assert_eq!(page.total_elements, 1, "{page:?}");
 });
 
 both_backends!(another_merchants_lists_never_show_ours, |app| {
-    call(&app, "POST /ipp/v1/locations", json!({"name": "Shop"})).await;
-    call(&app, "POST /ipp/v1/enrollments", json!({})).await;
-    app.simulated_device("Till 2").await;
-    app.session_on(&app.device_id).await;
+    let client = app.client();
+    let location = location_named("Shop");
+    client.locations().create(&location).await.unwrap();
+    let enrollment = CreateEnrollment::default();
+    client.enrollments().create(&enrollment).await.unwrap();
+    app.simulated_device_typed("Till 2").await;
+    app.open_session(app.till_id()).await;
     let (key, their_id) = other_merchant(&app).await;
-    let request = as_key(&app, &key, "POST /ipp/v1/dev/devices");
-    let (_, theirs) = send_json(request, json!({"name": "Theirs"})).await;
-    let their_token = theirs["credentials"]["bearer_token"].as_str().unwrap();
-    let (_, devices) = send(as_key(&app, &key, "GET /ipp/v1/devices?page_size=100")).await;
-    let devices = devices["content"].as_array().unwrap();
-    let ids: Vec<_> = devices.iter().map(|d| d["id"].clone()).collect();
-    assert_eq!(ids, vec![theirs["id"].clone()], "{devices:?}");
+    let (theirs, their_pos) = their_till(&app, &key).await;
+    let them = app.client_with_key(&key);
+    let devices = them.devices().list(&DeviceFilter::default()).page_size(100);
+    let devices = devices.page(0).await.unwrap().content;
+    let ids: Vec<_> = devices.iter().map(|d| d.id).collect();
+    assert_eq!(ids, [theirs], "{devices:?}");
     let all_theirs = devices
         .iter()
-        .all(|d| d["merchant_id"] == their_id.as_str());
+        .all(|d| d.merchant_id.to_string() == their_id);
     assert!(all_theirs, "{devices:?}");
-    let lists = [
-        SESSIONS.to_string(),
-        format!("GET /ipp/v1/sessions?device_id={}", app.device_id),
-        "GET /ipp/v1/locations".into(),
-        "GET /ipp/v1/enrollments?include_consumed=true".into(),
+    let sessions = them.sessions();
+    let ours = SessionFilter {
+        device_id: Some(app.till_id()),
+        ..Default::default()
+    };
+    let consumed = EnrollmentFilter {
+        include_consumed: true,
+        ..Default::default()
+    };
+    let totals = [
+        (
+            "sessions",
+            sessions
+                .list(&SessionFilter::default())
+                .page(0)
+                .await
+                .map(|p| p.total_elements),
+        ),
+        (
+            "sessions of our till",
+            sessions.list(&ours).page(0).await.map(|p| p.total_elements),
+        ),
+        (
+            "locations",
+            them.locations()
+                .list()
+                .page(0)
+                .await
+                .map(|p| p.total_elements),
+        ),
+        (
+            "enrollments",
+            them.enrollments()
+                .list(&consumed)
+                .page(0)
+                .await
+                .map(|p| p.total_elements),
+        ),
     ];
-    for spec in lists {
-        let (status, page) = send(as_key(&app, &key, &spec)).await;
-        assert_eq!(status, 200, "{spec}: {page}");
-        assert_eq!(page["total_elements"], 0, "{spec}: {page}");
+    for (list, total) in totals {
+        assert_eq!(total.unwrap(), 0, "{list}");
     }
-    let catch_up = as_device(&app, their_token, "GET /ipp/v1/device/sessions");
-    let (_, page) = send(catch_up).await;
-    assert_eq!(page["content"], json!([]), "{page}");
-    let (_, mine) = app.get("/ipp/v1/devices").await;
-    assert_eq!(mine["total_elements"], 2, "{mine}");
+    let catch_up = their_pos.sessions(&[]).await.unwrap();
+    assert!(catch_up.is_empty(), "{catch_up:?}");
+    let mine = client.devices().list(&DeviceFilter::default());
+    let mine = mine.page(0).await.unwrap();
+    assert_eq!(mine.total_elements, 2, "{mine:?}");
 });
 
+/// Every POS call on session `id`, by a device that is not the session's.
+async fn intrusions(other: &DeviceClient, id: Uuid) {
+    let attempt = simulated_payment(UNKNOWN_ID, "SUCCESS");
+    all_not_found(vec![
+        probe("GET", other.session(id)),
+        probe("GET events", other.timeline(id)),
+        probe("PUT payment", other.choose_payment(id, "KLARNA")),
+        probe("POST finalize", other.finalize(id, &attempt)),
+        probe("PUT cancel", other.cancel(id)),
+    ])
+    .await;
+}
+
 both_backends!(another_device_of_the_merchant_gets_404, |app| {
-    let (_, other) = app.simulated_device("Till 2").await;
-    let session = app.session_on(&app.device_id).await;
-    let one = format!("/ipp/v1/sessions/{}", id_of(&session, "session_id"));
-    let pay = format!("PUT {one}/payment");
-    let intrusions = [
-        (format!("GET {one}"), NONE),
-        (format!("GET {one}/events"), NONE),
-        (pay.clone(), json!({"payment_method": "KLARNA"})),
-        (format!("POST {one}/finalize"), attempt()),
-        (format!("PUT {one}/cancel"), NONE),
-    ];
-    for (spec, body) in intrusions.iter().cloned() {
-        let (status, err) = send_json(as_device(&app, &other, &spec), body).await;
-        assert_error(status, &err, 404, "NOT_FOUND");
-    }
-    let (_, page) = send(as_device(&app, &other, "GET /ipp/v1/device/sessions")).await;
-    assert_eq!(page["content"], json!([]), "{page}");
-    let (status, _) = pos(&app, &pay, json!({"payment_method": "CARD_TAP"})).await;
-    assert_eq!(status, 200);
-    for (spec, body) in intrusions {
-        let (status, err) = send_json(as_device(&app, &other, &spec), body).await;
-        assert_error(status, &err, 404, "NOT_FOUND");
-    }
-    let (_, got) = app.get(&one).await;
-    let fields = ["status", "payment_method", "attempts"];
-    assert_eq!(pick(&got, &fields), "ACTIVE CARD_TAP 0");
+    let (_, other) = app.simulated_device_typed("Till 2").await;
+    let id = app.open_session(app.till_id()).await.session_id;
+    intrusions(&other, id).await;
+    let page = other.sessions(&[]).await.unwrap();
+    assert!(page.is_empty(), "{page:?}");
+    app.till().choose_payment(id, "CARD_TAP").await.unwrap();
+    intrusions(&other, id).await;
+    let got = app.client().sessions().get(id).await.unwrap();
+    assert_eq!(
+        (
+            got.status.as_str(),
+            got.payment_method.as_deref(),
+            got.attempts
+        ),
+        ("ACTIVE", Some("CARD_TAP"), 0)
+    );
 });

@@ -1,7 +1,7 @@
 //! One attempt: sign, POST, read the answer, and decide what follows from it.
 
 use super::{chrono_duration, Dispatcher};
-use crate::webhooks::{envelope, guard, signature_header};
+use crate::webhooks::{envelope, guard, signed_post};
 use kassa_store::{AttemptOutcome, AttemptRecord, DueDelivery};
 use rand::Rng;
 use std::time::{Duration, Instant};
@@ -77,16 +77,8 @@ impl Dispatcher {
         let url = guard::check_url(&due.url, self.live).map_err(|r| format!("refused: {r}"))?;
         let body = serde_json::to_vec(&envelope(&due.event)).map_err(|e| e.to_string())?;
         let id = due.event.id.as_str();
-        let signature = signature_header(&due.secrets, id, timestamp, &body)
-            .map_err(|e| format!("cannot sign: {e}"))?;
-        let response = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("webhook-id", id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(body)
+        let response = signed_post(&self.client, url, &due.secrets, id, timestamp, body)
+            .map_err(|e| format!("cannot sign: {e}"))?
             .send()
             .await
             .map_err(describe)?;
