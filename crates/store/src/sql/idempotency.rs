@@ -30,14 +30,14 @@ pub async fn with_idempotency_key<F: std::future::Future>(
     REQUEST_KEY.scope((merchant, key), work).await
 }
 
-/// Whether this task serves a request under an `Idempotency-Key`.
-pub(crate) fn serving_a_key() -> bool {
-    REQUEST_KEY.try_with(|_| ()).is_ok()
+/// The merchant and `Idempotency-Key` of the request this task serves, if any.
+pub(crate) fn request_key() -> Option<(MerchantId, String)> {
+    REQUEST_KEY.try_with(|k| k.clone()).ok()
 }
 
 /// In the transaction of a request's changes: marks its key as having taken effect.
 pub(crate) async fn mark_effect(tx: &mut Tx<'_>, now: Timestamp) -> Result<()> {
-    let Ok((merchant, key)) = REQUEST_KEY.try_with(|k| k.clone()) else {
+    let Some((merchant, key)) = request_key() else {
         return Ok(());
     };
     sqlx::query(

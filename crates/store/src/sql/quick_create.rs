@@ -29,7 +29,9 @@ struct CreatedRow {
 }
 
 /// Binds the session's 22 columns as `$1…$22`, its timeline entry as `$23…$26`, its event
-/// as `$27…$37`, the delivery times as `$38…$40` and this node's id as `$41`.
+/// as `$27…$37`, the delivery times as `$38…$40`, this node's id as `$41` and the request's
+/// `Idempotency-Key` (merchant, key; both null without one) as `$42`, `$43`, which the
+/// statement marks as having taken effect (`idempotency.rs`), as `persist` does.
 fn statement() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
@@ -46,7 +48,9 @@ fn statement() -> &'static str {
                SELECT id, $23, 'transition', NULL, $24, $25, NULL, NULL, $26 FROM s), \
              e AS (INSERT INTO events ({EVENT_INSERT_COLUMNS}) \
                SELECT $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37 FROM s RETURNING seq), \
-             w AS ({} RETURNING id, endpoint_id, leased_until) \
+             w AS ({} RETURNING id, endpoint_id, leased_until), \
+             k AS (UPDATE idempotency_keys SET effect_at = $40 WHERE merchant_id = $42 \
+               AND key = $43 AND status_code IS NULL AND EXISTS (SELECT 1 FROM s)) \
              SELECT s.location_id, (SELECT seq FROM e) AS seq, {FANNED_COLUMNS} \
              FROM s LEFT JOIN w ON true LEFT JOIN webhook_endpoints p ON p.id = w.endpoint_id",
             values.join(", "),
@@ -80,6 +84,7 @@ impl SqlStore {
         };
         let record = event_record(&session, event);
         let at = self.fan_out_at(now);
+        let key = super::idempotency::request_key();
         let query = bind_session(sqlx::query_as(statement()), &session)?
             .bind(entry.sequence)
             .bind(to.as_str())
@@ -90,6 +95,8 @@ impl SqlStore {
             .bind(at.lease_until)
             .bind(at.now)
             .bind(at.node)
+            .bind(key.as_ref().map(|(merchant, _)| merchant.to_string()))
+            .bind(key.map(|(_, key)| key))
             .fetch_all(&self.write)
             .await?;
         let Some(first) = rows.first() else {

@@ -19,8 +19,7 @@ use kassa_core::{AttemptId, DeviceId, LocationId, MerchantId, SessionId, Timesta
 impl SessionStore for SqlStore {
     #[tracing::instrument(skip_all, fields(session.id = %new.id))]
     async fn create_session(&self, new: NewSession, now: Timestamp) -> Result<Session> {
-        // The one statement has no room to mark a request's key (`idempotency.rs`).
-        if self.backend == Backend::Postgres && !super::idempotency::serving_a_key() {
+        if self.backend == Backend::Postgres {
             if let Some((session, fanned)) = self.create_in_one_statement(&new, now).await? {
                 let notice = notice(&session, true, fanned.queued);
                 self.finish(Persisted { notice, fanned }, Some(session.id))
