@@ -1,6 +1,7 @@
 //! Gauges sampled rather than counted: the webhook queue's depth (one table, so every node
 //! reports the same value) and this node's database pools. Refreshed when `/metrics` is
-//! scraped, so a scrape shows the values of that moment, and on a timer.
+//! scraped, so a scrape shows the values of that moment, and on a timer. SQLite's group-commit
+//! counters are read the same way.
 
 use crate::state::AppState;
 use kassa_store::PoolStats;
@@ -30,6 +31,10 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 pub async fn refresh(state: &AppState) {
     for pool in state.store.pool_stats() {
         set_pool(&pool);
+    }
+    if let Some(groups) = state.store.write_groups() {
+        metrics::counter!("kassa_db_group_commits_total").absolute(groups.commits);
+        metrics::counter!("kassa_db_group_commit_writers_total").absolute(groups.writers);
     }
     let depth = tokio::time::timeout(QUERY_TIMEOUT, state.store.queue_depth(state.now())).await;
     match depth {

@@ -30,7 +30,7 @@ pub use portal::*;
 pub use processors::*;
 pub use sql::stats::{PoolStats, QueueDepth, StatsStore};
 pub use sql::with_idempotency_key;
-pub use sql::SqlStore;
+pub use sql::{SqlStore, WriteGroups};
 pub use stores::*;
 pub use webhooks::*;
 

@@ -84,7 +84,7 @@ impl SqlStore {
             "UPDATE webhook_deliveries SET leased_until = NULL, leased_by = NULL \
              WHERE leased_until IS NOT NULL",
         )
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?
         .rows_affected();
         if freed > 0 {
@@ -124,7 +124,7 @@ impl SqlStore {
         ))
         .bind(crate::rows::ms(now))
         .bind(self.node.id())
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?
         .rows_affected();
         if freed > 0 {

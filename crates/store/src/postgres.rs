@@ -5,6 +5,7 @@
 use crate::key_cache::{KeyCache, KEYS_CHANNEL};
 use crate::notify::{Notice, CHANNEL};
 use crate::sql::Outbound;
+use crate::sql::Writer;
 use crate::{Backend, Result, SqlStore};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::postgres::PgListener;
@@ -36,7 +37,7 @@ pub async fn open(url: &str) -> Result<SqlStore> {
         })
         .connect(url)
         .await?;
-    let store = SqlStore::new(Backend::Postgres, pool.clone(), pool.clone());
+    let store = SqlStore::new(Backend::Postgres, Writer::plain(pool.clone()), pool.clone());
     let (outbound, queue) = mpsc::unbounded_channel();
     let _ = store.outbound.set(outbound);
     tokio::spawn(notifier(pool, queue));

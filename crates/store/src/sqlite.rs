@@ -3,6 +3,7 @@
 //! could lose the last commits), foreign keys on, and a busy timeout for the CLI working on
 //! the same file while the server runs.
 
+use crate::sql::Writer;
 use crate::{Backend, Result, SqlStore};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::Executor;
@@ -23,5 +24,5 @@ pub async fn open(url: &str) -> Result<SqlStore> {
     };
     let write = pool(1).connect(url).await?;
     let read = pool(4).connect(url).await?;
-    Ok(SqlStore::new(Backend::Sqlite, write, read))
+    Ok(SqlStore::new(Backend::Sqlite, Writer::grouped(write), read))
 }

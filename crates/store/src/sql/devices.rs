@@ -112,7 +112,7 @@ impl DeviceStore for SqlStore {
         .bind(patch.location_id.map(|l| l.to_string()))
         .bind(id.to_string())
         .bind(merchant.to_string())
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -173,7 +173,7 @@ impl DeviceStore for SqlStore {
         )
         .bind(ms(now))
         .bind(id.to_string())
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -184,13 +184,13 @@ impl DeviceStore for SqlStore {
             sqlx::query("UPDATE devices SET push_token = NULL WHERE id = $1 AND push_token = $2")
                 .bind(id.to_string())
                 .bind(stale_token)
-                .execute(&self.write)
+                .execute(&self.write.pool)
                 .await?;
         Ok(done.rows_affected() > 0)
     }
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+type Tx<'a> = super::WriteTx;
 
 async fn insert_device(tx: &mut Tx<'_>, d: &Device, token_hash: &str) -> Result<()> {
     sqlx::query(&format!(

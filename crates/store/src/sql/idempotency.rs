@@ -143,7 +143,7 @@ impl IdempotencyStore for SqlStore {
         .bind(String::from_utf8_lossy(&response.body).into_owned())
         .bind(merchant.to_string())
         .bind(key)
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(())
     }
@@ -155,7 +155,7 @@ impl IdempotencyStore for SqlStore {
         )
         .bind(merchant.to_string())
         .bind(key)
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(())
     }
@@ -163,7 +163,7 @@ impl IdempotencyStore for SqlStore {
     async fn purge_idempotency_keys(&self, before: Timestamp) -> Result<u64> {
         let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(ms(before))
-            .execute(&self.write)
+            .execute(&self.write.pool)
             .await?;
         Ok(done.rows_affected())
     }

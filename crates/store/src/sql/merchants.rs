@@ -34,7 +34,7 @@ impl MerchantStore for SqlStore {
             .bind(&m.name)
             .bind(m.mode.as_str())
             .bind(ms(m.created_at))
-            .execute(&self.write)
+            .execute(&self.write.pool)
             .await?;
         Ok(())
     }
@@ -69,7 +69,7 @@ impl MerchantStore for SqlStore {
         .bind(k.description.as_deref())
         .bind(k.mode.as_str())
         .bind(ms(k.created_at))
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(())
     }
@@ -81,7 +81,7 @@ impl MerchantStore for SqlStore {
         )
         .bind(ms(now))
         .bind(id_or_prefix)
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         self.forget_keys().await?;
         Ok(done.rows_affected() > 0)
@@ -101,7 +101,7 @@ impl MerchantStore for SqlStore {
         .bind(ms(now))
         .bind(id.to_string())
         .bind(merchant.to_string())
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         if done.rows_affected() > 0 {
             self.forget_keys().await?;
@@ -112,7 +112,7 @@ impl MerchantStore for SqlStore {
             sqlx::query_as("SELECT id FROM api_keys WHERE id = $1 AND merchant_id = $2")
                 .bind(id.to_string())
                 .bind(merchant.to_string())
-                .fetch_optional(&self.write)
+                .fetch_optional(&self.write.pool)
                 .await?;
         Ok(found.is_some())
     }
@@ -179,7 +179,7 @@ impl SqlStore {
             self.keys.clear();
             sqlx::query("SELECT pg_notify($1, '')")
                 .bind(KEYS_CHANNEL)
-                .execute(&self.write)
+                .execute(&self.write.pool)
                 .await?;
         }
         Ok(())

@@ -17,8 +17,11 @@ mod session_tx;
 mod sessions;
 pub(crate) mod stats;
 mod webhooks;
+mod writer;
 
 pub use idempotency::with_idempotency_key;
+pub use writer::WriteGroups;
+pub(crate) use writer::{WriteTx, Writer};
 
 use crate::notify::Notice;
 use crate::{Backend, Result};
@@ -31,8 +34,9 @@ use tokio::sync::broadcast;
 pub struct SqlStore {
     pub(crate) backend: Backend,
     /// Write transactions. SQLite: one connection, because SQLite has one writer and a queue
-    /// in the pool is cheaper than lock retries. PostgreSQL: the same pool as `read`.
-    pub(crate) write: AnyPool,
+    /// in the pool is cheaper than lock retries, with group commit (`writer.rs`). PostgreSQL:
+    /// plain transactions on the same pool as `read`.
+    pub(crate) write: Writer,
     pub(crate) read: AnyPool,
     pub(crate) notices: broadcast::Sender<Notice>,
     /// PostgreSQL: committed changes' notices on their way to `NOTIFY` (see `postgres.rs`).
@@ -49,7 +53,7 @@ pub struct SqlStore {
 pub(crate) type Outbound = (Notice, tokio::sync::oneshot::Sender<()>);
 
 impl SqlStore {
-    pub(crate) fn new(backend: Backend, write: AnyPool, read: AnyPool) -> Self {
+    pub(crate) fn new(backend: Backend, write: Writer, read: AnyPool) -> Self {
         let (notices, _) = broadcast::channel(4096);
         Self {
             backend,
@@ -67,12 +71,12 @@ impl SqlStore {
         match self.backend {
             Backend::Sqlite => {
                 sqlx::migrate!("./migrations/sqlite")
-                    .run(&self.write)
+                    .run(&self.write.pool)
                     .await?
             }
             Backend::Postgres => {
                 sqlx::migrate!("./migrations/postgres")
-                    .run(&self.write)
+                    .run(&self.write.pool)
                     .await?
             }
         }
@@ -82,7 +86,7 @@ impl SqlStore {
     /// Closes the pools so that in-flight transactions finish and files are released.
     pub async fn close(&self) {
         self.node.leave();
-        self.write.close().await;
+        self.write.pool.close().await;
         self.read.close().await;
     }
 

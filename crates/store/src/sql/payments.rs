@@ -184,7 +184,7 @@ impl ProcessorStore for SqlStore {
             )
             .bind(merchant.to_string())
             .bind(processor)
-            .execute(&self.write)
+            .execute(&self.write.pool)
             .await?;
             return Ok(());
         };
@@ -199,7 +199,7 @@ impl ProcessorStore for SqlStore {
         .bind(processor)
         .bind(account)
         .bind(ms(now))
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(())
     }
@@ -229,7 +229,7 @@ impl ProcessorStore for SqlStore {
         )
         .bind(location.to_string())
         .bind(processor)
-        .fetch_optional(&self.write)
+        .fetch_optional(&self.write.pool)
         .await?;
         Ok(row.map(|(a,)| a))
     }
@@ -249,7 +249,7 @@ impl ProcessorStore for SqlStore {
         .bind(processor)
         .bind(external_id)
         .bind(ms(now))
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         self.processor_location(location, processor)
             .await?
@@ -266,7 +266,7 @@ impl ProcessorStore for SqlStore {
         .bind(&e.event_type)
         .bind(&e.payload)
         .bind(ms(e.received_at))
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -291,7 +291,7 @@ impl ProcessorStore for SqlStore {
     async fn prune_processor_events(&self, before: Timestamp) -> Result<u64> {
         let done = sqlx::query("DELETE FROM processor_events WHERE received_at < $1")
             .bind(ms(before))
-            .execute(&self.write)
+            .execute(&self.write.pool)
             .await?;
         Ok(done.rows_affected())
     }
@@ -305,7 +305,7 @@ impl ProcessorStore for SqlStore {
         .bind(&e.processor)
         .bind(&e.event_id)
         .bind(ms(e.received_at))
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -322,7 +322,7 @@ impl ProcessorStore for SqlStore {
         .bind(ms(now))
         .bind(processor)
         .bind(event_id)
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(())
     }

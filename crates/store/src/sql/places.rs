@@ -29,7 +29,7 @@ impl PlaceStore for SqlStore {
         .bind(l.country.as_deref())
         .bind(ms(l.created_at))
         .bind(ms(l.updated_at))
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(())
     }
@@ -75,7 +75,7 @@ impl PlaceStore for SqlStore {
             .bind(ms(l.updated_at))
             .bind(l.id.to_string())
             .bind(l.merchant_id.to_string())
-            .fetch_optional(&self.write)
+            .fetch_optional(&self.write.pool)
             .await?;
         row.map(Location::try_from)
             .transpose()?
@@ -134,7 +134,7 @@ impl PlaceStore for SqlStore {
         .bind(e.location_id.map(|l| l.to_string()))
         .bind(ms(e.expires_at))
         .bind(ms(e.created_at))
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(())
     }
@@ -190,13 +190,13 @@ impl PlaceStore for SqlStore {
         )
         .bind(id.to_string())
         .bind(merchant.to_string())
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(done.rows_affected() > 0)
     }
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+type Tx<'a> = super::WriteTx;
 
 /// `Refused` while live devices or usable pairing codes (pending, unexpired) are assigned to
 /// the location: a code is a device to be, and cancelling it behind the merchant's back would

@@ -190,7 +190,7 @@ impl PortalStore for SqlStore {
         .bind(ms(session.created_at))
         .bind(ms(session.last_seen_at))
         .bind(session.expires_at.map(ms))
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(())
     }
@@ -239,7 +239,7 @@ impl PortalStore for SqlStore {
         )
         .bind(ms(now))
         .bind(token_hash)
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(())
     }
@@ -247,7 +247,7 @@ impl PortalStore for SqlStore {
     async fn delete_portal_session(&self, token_hash: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM portal_sessions WHERE token_hash = $1")
             .bind(token_hash)
-            .execute(&self.write)
+            .execute(&self.write.pool)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -262,7 +262,7 @@ impl PortalStore for SqlStore {
             sqlx::query("DELETE FROM portal_sessions WHERE last_seen_at < $1 OR expires_at <= $2")
                 .bind(ms(idle_before))
                 .bind(ms(now))
-                .execute(&self.write)
+                .execute(&self.write.pool)
                 .await?;
         Ok(done.rows_affected())
     }

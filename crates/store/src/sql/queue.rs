@@ -122,7 +122,7 @@ impl SqlStore {
             "UPDATE webhook_deliveries SET leased_until = NULL WHERE id IN ({})",
             id_list(deliveries.iter().copied())
         ))
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(())
     }
@@ -153,7 +153,7 @@ impl SqlStore {
                     .bind(ms(lease_until))
                     .bind(ms(now))
                     .bind(limit)
-                    .fetch_all(&self.write)
+                    .fetch_all(&self.write.pool)
                     .await?
             }
             Backend::Sqlite => {
@@ -210,7 +210,7 @@ impl SqlStore {
                      {log}{disable}, i AS ({INSERT_LOG} (SELECT id FROM u) RETURNING 1) \
                      {released}"
                 );
-                let (released,): (i64,) = sql.query_as().fetch_one(&self.write).await?;
+                let (released,): (i64,) = sql.query_as().fetch_one(&self.write.pool).await?;
                 Ok(released > 0)
             }
             Backend::Sqlite => {

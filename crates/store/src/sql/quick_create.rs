@@ -97,7 +97,7 @@ impl SqlStore {
             .bind(at.node)
             .bind(key.as_ref().map(|(merchant, _)| merchant.to_string()))
             .bind(key.map(|(_, key)| key))
-            .fetch_all(&self.write)
+            .fetch_all(&self.write.pool)
             .await?;
         let Some(first) = rows.first() else {
             return Ok(None);

@@ -13,7 +13,8 @@ use kassa_core::order::Order;
 use kassa_core::session::Session;
 use kassa_core::{SessionId, Timestamp};
 
-pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+/// A write transaction (see `writer.rs`); the lifetime is kept for the callers' signatures.
+pub(crate) type Tx<'a> = super::WriteTx;
 
 /// `WHERE` clause that limits a session query to what `scope` may see; binds `$2`.
 pub(crate) fn scope_clause(scope: Scope) -> (&'static str, String) {

@@ -58,6 +58,8 @@ pub trait StatsStore: Send + Sync {
     async fn queue_depth(&self, now: Timestamp) -> Result<QueueDepth>;
     /// This node's pools, without I/O.
     fn pool_stats(&self) -> Vec<PoolStats>;
+    /// SQLite's group commit so far (`None` on PostgreSQL), without I/O.
+    fn write_groups(&self) -> Option<super::writer::WriteGroups>;
 }
 
 #[async_trait]
@@ -82,10 +84,14 @@ impl StatsStore for SqlStore {
     fn pool_stats(&self) -> Vec<PoolStats> {
         match self.backend {
             Backend::Sqlite => vec![
-                PoolStats::of("write", &self.write),
+                PoolStats::of("write", &self.write.pool),
                 PoolStats::of("read", &self.read),
             ],
-            Backend::Postgres => vec![PoolStats::of("shared", &self.write)],
+            Backend::Postgres => vec![PoolStats::of("shared", &self.write.pool)],
         }
+    }
+
+    fn write_groups(&self) -> Option<super::writer::WriteGroups> {
+        self.write.groups()
     }
 }

@@ -119,7 +119,7 @@ impl WebhookStore for SqlStore {
         .bind(e.previous_secret_expires_at.map(ms))
         .bind(ms(e.created_at))
         .bind(ms(e.updated_at))
-        .execute(&self.write)
+        .execute(&self.write.pool)
         .await?;
         Ok(())
     }
@@ -215,7 +215,7 @@ impl WebhookStore for SqlStore {
         let done = sqlx::query("DELETE FROM webhook_endpoints WHERE merchant_id = $1 AND id = $2")
             .bind(merchant.to_string())
             .bind(id.to_string())
-            .execute(&self.write)
+            .execute(&self.write.pool)
             .await?;
         Ok(done.rows_affected() > 0)
     }
