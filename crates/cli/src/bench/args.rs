@@ -43,8 +43,9 @@ pub struct BenchArgs {
     pub ceiling_clients: u32,
     /// Where the server's database is; picks the backend label and the ceiling's database.
     /// Defaults to KASSA_DATABASE_URL / the config, like `kassa serve`. With `--compare`: a
-    /// `postgres://…/NAME` URL makes each run a fresh database NAME_a0, NAME_b0, … on that
-    /// server; anything else (or nothing) a fresh SQLite file in a new temporary directory.
+    /// `postgres://…/NAME` URL gives each run a fresh database NAME_a0, NAME_b0, … on that
+    /// server (dropped after it); `sqlite:///DIR/FILE` or nothing, a fresh SQLite file in a
+    /// new directory under DIR or the temporary directory (removed after it).
     #[arg(long)]
     pub database_url: Option<String>,
     /// The backend name to report (default: from the database URL).
