@@ -37,7 +37,8 @@ enum Command {
     Admin(admin::Admin),
     /// Forward a merchant's events, signed, to a local URL (like `stripe listen`).
     Listen(listen::ListenArgs),
-    /// Measure a running server: throughput, latency and the database ceiling (BENCHMARKS.md).
+    /// Measure a running server: throughput, latency and the database ceiling; or compare two
+    /// server binaries (`--compare A,B`). See BENCHMARKS.md.
     Bench(bench::BenchArgs),
 }
 

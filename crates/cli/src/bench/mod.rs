@@ -1,128 +1,77 @@
 //! `kassa bench`: drives a running server through its real HTTP API (and the device
 //! WebSocket) with `kassa-client`, the client merchants use, reports throughput and latency
 //! percentiles, and — with `--ceiling` — measures in the same invocation what the database
-//! alone can commit for the same transaction shape, so the result is a ratio to this
-//! machine's limit rather than a number without a scale.
+//! alone can commit for the same transactions, so the result is a ratio to this machine's
+//! limit rather than a number without a scale. With `--compare A,B` it starts each of two
+//! server binaries in turn on a fresh database and prints the ratio B/A.
 //!
 //! Phases: set up simulated devices (untimed), run the scenario for `--duration` (closed loop
 //! with `--concurrency` workers, or open loop at `--rate` per second), clean up, measure the
 //! ceiling, print a table and, as the last line, one JSON object.
 
 mod api;
+mod args;
 mod ceiling;
+mod compare;
 mod create;
 mod driver;
 mod lifecycle;
 mod phone;
 mod push;
 mod report;
+mod scratch;
+mod server;
 mod webhooks;
 
+pub use args::BenchArgs;
+use args::Scenario;
+
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
-use std::time::Duration;
 
-#[derive(Args, Debug, Clone)]
-pub struct BenchArgs {
-    /// Base URL of the running server.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+/// The server a run drives.
+pub struct Target {
     pub url: String,
-    /// A test-mode API key of the merchant to drive (the server must be in playground mode).
-    #[arg(long, env = "KASSA_API_KEY")]
     pub api_key: String,
-    #[arg(long, value_enum, default_value_t = Scenario::Create)]
-    pub scenario: Scenario,
-    /// How long to drive load, e.g. `10s`.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-    pub duration: Duration,
-    /// Requests in flight: closed-loop workers, or the most in flight in `--rate` mode.
-    #[arg(long, default_value_t = 32)]
-    pub concurrency: usize,
-    /// Open loop: start this many operations per second, whatever the latency; latency is
-    /// measured from each operation's scheduled start (no coordinated omission).
-    #[arg(long)]
-    pub rate: Option<f64>,
-    /// Simulated devices to create up front (default: one per worker). With more devices than
-    /// operations in the run, no device is reused, so no cancel is needed to free one.
-    #[arg(long)]
-    pub devices: Option<usize>,
-    /// Also measure the raw database ceiling for a create's transaction (pgbench on
-    /// PostgreSQL, a direct writer on SQLite) next to the server's database.
-    #[arg(long)]
-    pub ceiling: bool,
-    /// Clients for the PostgreSQL ceiling (the server's pool has 16 connections).
-    #[arg(long, default_value_t = 16)]
-    pub ceiling_clients: u32,
-    /// Where the server's database is; picks the backend label and the ceiling's database.
-    /// Defaults to KASSA_DATABASE_URL / the config, like `kassa serve`.
-    #[arg(long)]
-    pub database_url: Option<String>,
-    /// The backend name to report (default: from the database URL).
-    #[arg(long)]
-    pub backend_label: Option<String>,
-    /// The server's process id, to report its resident memory (VmRSS, VmHWM).
-    #[arg(long)]
+    /// Its database: the backend's label and where the ceiling runs.
+    pub database_url: String,
     pub server_pid: Option<u32>,
-    /// `phone`: where the bench starts its fake Stripe (loopback only). The server must run
-    /// with `KASSA_STRIPE_API_BASE=http://<this address>`.
-    #[arg(long)]
-    pub fake_stripe: Option<SocketAddr>,
-    /// `phone`: the server's Stripe test key (`sk_test_…`), the one the fake accepts.
-    #[arg(long, env = "KASSA_STRIPE_SECRET_KEY", hide_env_values = true)]
-    pub stripe_secret_key: Option<String>,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scenario {
-    /// Session creates, each on a device with no open session.
-    Create,
-    /// Create → simulate-tap → FINALIZED with an order.
-    Lifecycle,
-    /// Create → the device's WebSocket frame announcing it.
-    Push,
-    /// Create → its `ipp.session.created` webhook arriving at a local receiver.
-    Webhooks,
-    /// A card sale on a phone through Stripe (a fake the bench runs) against the same sale
-    /// on a simulated device, step by step: create, payment CARD_TAP, finalize.
-    Phone,
-}
-
-impl Scenario {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Create => "create",
-            Self::Lifecycle => "lifecycle",
-            Self::Push => "push",
-            Self::Webhooks => "webhooks",
-            Self::Phone => "phone",
-        }
-    }
-}
-
-/// Runs one benchmark. `database_url` is the configured database (`kassa serve`'s default).
+/// Runs one benchmark, or with `--compare` a series. `configured_db` is the configured
+/// database (`kassa serve`'s default).
 pub async fn run(args: BenchArgs, configured_db: &str) -> anyhow::Result<()> {
-    if args.concurrency == 0 {
-        bail!("--concurrency must be at least 1");
+    args.check()?;
+    if let Some(binaries) = &args.compare {
+        return compare::run(&args, &binaries[0], &binaries[1]).await;
     }
-    if args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-        bail!("--rate must be a positive number of operations per second");
-    }
+    let target = Target {
+        url: args.url.clone(),
+        api_key: args.api_key.clone().context("--api-key is required")?,
+        database_url: args.database_url.clone().unwrap_or(configured_db.into()),
+        server_pid: args.server_pid,
+    };
+    print(&measure(&args, &target).await?);
+    Ok(())
+}
+
+/// Drives `target` as `args` say and measures the ceiling if asked; prints only progress.
+pub async fn measure(args: &BenchArgs, target: &Target) -> anyhow::Result<report::Summary> {
     let stripe = match args.scenario {
-        Scenario::Phone => Some(stripe_args(&args)?),
+        Scenario::Phone => Some(stripe_args(args)?),
         _ => None,
     };
-    let db = args.database_url.clone().unwrap_or(configured_db.into());
+    let db = &target.database_url;
     let backend = args
         .backend_label
         .clone()
-        .unwrap_or_else(|| backend_of(&db).into());
-    let api = api::Api::new(&args.url, &args.api_key, args.concurrency)?;
+        .unwrap_or_else(|| backend_of(db).into());
+    let api = api::Api::new(&target.url, &target.api_key, args.concurrency)?;
     api.check()
         .await
-        .with_context(|| format!("cannot use the server at {}", args.url))?;
+        .with_context(|| format!("cannot use the server at {}", target.url))?;
 
-    let rss_idle = args.server_pid.map(report::rss);
+    let rss_idle = target.server_pid.map(report::rss);
     let load_before = report::loadavg();
     let devices = args
         .devices
@@ -144,7 +93,7 @@ pub async fn run(args: BenchArgs, configured_db: &str) -> anyhow::Result<()> {
     eprintln!(
         "bench {}: {} for {:?} ({})",
         args.scenario.name(),
-        args.url,
+        target.url,
         args.duration,
         match args.rate {
             Some(r) => format!("open loop at {r}/s, at most {} in flight", args.concurrency),
@@ -156,15 +105,19 @@ pub async fn run(args: BenchArgs, configured_db: &str) -> anyhow::Result<()> {
         hook.stop(&api).await;
     }
     let load_after = report::loadavg();
-    let rss_loaded = args.server_pid.map(report::rss);
+    let rss_loaded = target.server_pid.map(report::rss);
 
-    let ceiling = if args.ceiling {
-        eprintln!("bench: measuring the {backend} ceiling for a create's transaction");
-        Some(ceiling::measure(&db, args.duration, args.ceiling_clients).await?)
-    } else {
-        None
+    let ceiling = match args.scenario.ceiling_shape().filter(|_| args.ceiling) {
+        Some(shape) => {
+            eprintln!(
+                "bench: measuring the {backend} ceiling for a {}",
+                shape.name()
+            );
+            Some(ceiling::measure(db, shape, args.duration, args.ceiling_clients).await?)
+        }
+        None => None,
     };
-    let summary = report::Summary {
+    Ok(report::Summary {
         scenario: args.scenario.name(),
         backend,
         outcome,
@@ -173,12 +126,15 @@ pub async fn run(args: BenchArgs, configured_db: &str) -> anyhow::Result<()> {
         rss_loaded: rss_loaded.flatten(),
         load_before,
         load_after,
-    };
-    if args.scenario == Scenario::Phone {
+    })
+}
+
+/// One run's report (the phone scenario's adapter cost first).
+pub fn print(summary: &report::Summary) {
+    if summary.scenario == Scenario::Phone.name() {
         phone::print_adapter_cost(&summary.outcome.steps);
     }
     summary.print();
-    Ok(())
 }
 
 /// The phone scenario's fake Stripe address and key; it pairs one phone per worker, because
@@ -201,7 +157,7 @@ fn stripe_args(args: &BenchArgs) -> anyhow::Result<(SocketAddr, String)> {
 fn backend_of(url: &str) -> &'static str {
     if url.starts_with("sqlite:") {
         "sqlite"
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    } else if scratch::is_postgres(url) {
         "postgres"
     } else {
         "unknown"

@@ -45,11 +45,11 @@ pub fn loadavg() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn ms(h: &Histogram<u64>, q: f64) -> f64 {
+pub(super) fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     round(h.value_at_quantile(q) as f64 / 1000.0, 3)
 }
 
-fn round(x: f64, digits: i32) -> f64 {
+pub(super) fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
 }
@@ -105,8 +105,10 @@ impl Summary {
         }
         if let Some(c) = &self.ceiling {
             println!(
-                "  ceiling: {:.1} tx/s ({}); ratio {:.3}",
+                "  ceiling ({}): {:.1} {} ({}); ratio {:.3}",
+                c.shape.name(),
                 c.per_s,
+                c.shape.unit(),
                 c.how,
                 throughput / c.per_s
             );
@@ -140,6 +142,7 @@ impl Summary {
             p99_ms: ms(&o.primary, 0.99),
             max_ms: round(o.primary.max() as f64 / 1000.0, 3),
             errors: self.errors(),
+            ceiling_shape: self.ceiling.as_ref().map(|c| c.shape.name()),
             ceiling_per_s: ceiling,
             ratio: ceiling.map(|c| round(throughput / c, 3)),
         };
@@ -156,6 +159,8 @@ struct JsonLine<'a> {
     p99_ms: f64,
     max_ms: f64,
     errors: u64,
+    /// What the ceiling repeated: `create` or `lifecycle` (its unit: per second of those).
+    ceiling_shape: Option<&'static str>,
     ceiling_per_s: Option<f64>,
     ratio: Option<f64>,
 }
