@@ -99,9 +99,9 @@ impl App {
             pusher,
             processors,
             metrics: metrics_handle(),
-            registration_limiter: Arc::new(crate::http::devices::registration_limiter()),
+            registration_limiter: Arc::new(crate::state::registration_limiter()),
             rate_limits,
-            hub: Arc::new(crate::stream::Hub::default()),
+            hub: Arc::new(crate::hub::Hub::default()),
         };
         Ok(Self {
             state,

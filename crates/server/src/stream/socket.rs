@@ -3,10 +3,10 @@
 //! WebSocket); then a replay of the open sessions, then live frames, with pings to notice a
 //! dead link. Removing the device closes the stream with code 4401.
 
-use super::{Frame, Hub, Next, Registration, ONLINE_WINDOW};
 use crate::clock::Clock;
 use crate::http::error::ApiError;
 use crate::http::extract::{bearer, device_for_token, Params};
+use crate::hub::{Frame, Hub, Next, Registration, ONLINE_WINDOW};
 use crate::state::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
