@@ -14,6 +14,8 @@ pub struct App {
     pub state: AppState,
     pub store: Arc<kassa_store::SqlStore>,
     stop: CancellationToken,
+    /// Whether `serve` runs the webhook dispatcher (off when tests step it).
+    dispatcher: bool,
 }
 
 /// Buckets (seconds) for request and attempt latency: 5 ms .. 30 s, past the webhook timeout.
@@ -99,15 +101,23 @@ impl App {
             pusher,
             processors,
             metrics: metrics_handle(),
-            registration_limiter: Arc::new(crate::http::devices::registration_limiter()),
+            registration_limiter: Arc::new(crate::state::registration_limiter()),
             rate_limits,
-            hub: Arc::new(crate::stream::Hub::default()),
+            hub: Arc::new(crate::hub::Hub::default()),
         };
         Ok(Self {
             state,
             store,
             stop: CancellationToken::new(),
+            dispatcher: true,
         })
+    }
+
+    /// Serves without a webhook dispatcher: deliveries wait, unleased, until someone steps
+    /// `webhooks::Dispatcher::dispatch_once` (tests do, instead of sleeping).
+    pub fn without_dispatcher(mut self) -> Self {
+        self.dispatcher = false;
+        self
     }
 
     /// A token that stops the server and its workers when cancelled.
@@ -130,10 +140,9 @@ impl App {
 
     fn spawn_workers(&self) -> Vec<JoinHandle<()>> {
         let (state, stop) = (&self.state, &self.stop);
-        vec![
+        let mut workers = vec![
             tokio::spawn(crate::sweeper::run(state.clone(), stop.clone())),
             tokio::spawn(crate::stream::route(state.clone(), stop.clone())),
-            tokio::spawn(crate::webhooks::run(state.clone(), stop.clone())),
             tokio::spawn(crate::gauges::run(state.clone(), stop.clone())),
             tokio::spawn(crate::webhooks::reaper::run(
                 self.store.clone(),
@@ -145,7 +154,14 @@ impl App {
                 state.clone(),
                 stop.clone(),
             )),
-        ]
+        ];
+        if self.dispatcher {
+            workers.push(tokio::spawn(crate::webhooks::run(
+                state.clone(),
+                stop.clone(),
+            )));
+        }
+        workers
     }
 }
 

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod gauges;
 pub mod http;
+pub mod hub;
 pub mod listener;
 pub mod processors;
 pub mod push;

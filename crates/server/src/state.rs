@@ -2,9 +2,22 @@
 
 use crate::clock::Clock;
 use crate::config::{Config, ServerMode};
+use crate::hub::Hub;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use kassa_core::machine::Policy;
 use kassa_store::Store;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
+
+/// Registration attempts per client address: enough for a shop pairing a few tills, far too
+/// few to guess a 50-bit code.
+pub type RegistrationLimiter = DefaultKeyedRateLimiter<IpAddr>;
+
+pub fn registration_limiter() -> RegistrationLimiter {
+    let per_minute = NonZeroU32::new(10).expect("non-zero");
+    RateLimiter::keyed(Quota::per_minute(per_minute))
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -12,10 +25,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    pub registration_limiter: Arc<crate::http::devices::RegistrationLimiter>,
+    pub registration_limiter: Arc<RegistrationLimiter>,
     /// Merchant request quotas and failed authentications, counted on this node.
     pub rate_limits: Arc<crate::http::limits::RateLimits>,
-    pub hub: Arc<crate::stream::Hub>,
+    pub hub: Arc<Hub>,
     /// APNs/FCM for native POS apps; disabled unless `[push]` is configured.
     pub pusher: crate::push::Pusher,
     /// The card processors: `simulated` in playground mode, `stripe` when configured.

@@ -9,7 +9,6 @@ use crate::state::AppState;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use kassa_api::device::{Credentials, Device, RegisterDevice, UpdateDevice};
 use kassa_api::page::PageBody;
 use kassa_api::ErrorBody;
@@ -18,19 +17,9 @@ use kassa_core::limits::{self, MAX_PUSH_TOKEN, MAX_TEXT};
 use kassa_core::session::Platform;
 use kassa_core::{DeviceId, DomainError, LocationId};
 use kassa_store::{DeviceFilter, DevicePatch, DeviceRegistration, StoreError};
-use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
+use std::net::SocketAddr;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// Registration attempts per client address: enough for a shop pairing a few tills, far too
-/// few to guess a 50-bit code.
-pub type RegistrationLimiter = DefaultKeyedRateLimiter<IpAddr>;
-
-pub fn registration_limiter() -> RegistrationLimiter {
-    let per_minute = NonZeroU32::new(10).expect("non-zero");
-    RateLimiter::keyed(Quota::per_minute(per_minute))
-}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -52,7 +41,7 @@ pub fn device_response(
     d: &kassa_store::Device,
     credentials: Option<Credentials>,
 ) -> Device {
-    let (online, last_seen) = crate::stream::online(state, d);
+    let (online, last_seen) = state.hub.online(d, state.now());
     let mut d = d.clone();
     d.last_seen_at = last_seen;
     Device::new(&d, online, credentials)

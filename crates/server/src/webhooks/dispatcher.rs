@@ -14,6 +14,7 @@
 
 mod attempt;
 mod held;
+mod record;
 
 use super::guard;
 use crate::config::ServerMode;
@@ -21,14 +22,13 @@ use crate::state::AppState;
 use held::Held;
 use kassa_core::WebhookEndpointId;
 use kassa_store::{AttemptRecord, DueDelivery, Routed, StoreError};
+use record::record;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-/// Attempts recorded per transaction.
-const RECORD_BATCH: usize = 512;
 /// How often due retries are looked for when nothing else wakes the dispatcher.
 const TICK: Duration = Duration::from_millis(250);
 /// A lease outlives the request timeout by this much, so only a dead node loses it.
@@ -215,6 +215,28 @@ impl Dispatcher {
             .expect("the semaphore is never closed")
     }
 
+    /// One round of the claim path, to its end: claims what is due (as much as there are
+    /// free permits), attempts it, waits for every attempt and records them all. Returns how
+    /// many deliveries were attempted. For tests, which step the dispatcher instead of
+    /// sleeping: with no dispatcher worker running (`App::without_dispatcher`), deliveries
+    /// are written unleased and wait for this call, so after it returns the attempts are in
+    /// the log and the receiver has had its requests.
+    pub async fn dispatch_once(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let (done, mut finished) = mpsc::unbounded_channel();
+        self.step(&done).await?;
+        // Each attempt's task holds a sender: the channel ends when the last one is done.
+        drop(done);
+        let mut attempts = Vec::new();
+        while let Some(attempt) = finished.recv().await {
+            attempts.push(attempt);
+        }
+        if !attempts.is_empty() {
+            let now = self.state.now();
+            self.state.store.record_attempts(&attempts, now).await?;
+        }
+        Ok(attempts.len())
+    }
+
     /// Claims as much as there are free permits and starts those attempts. True if it
     /// filled every free permit (more may be due).
     async fn step(
@@ -332,39 +354,4 @@ async fn next_routed(routed: &mut Option<mpsc::UnboundedReceiver<Routed>>) -> Op
 enum Slot {
     Share(OwnedSemaphorePermit),
     Spare(OwnedSemaphorePermit),
-}
-
-/// Writes finished attempts in batches; wakes the dispatcher when a recorded attempt let a
-/// later event of its session go.
-async fn record(
-    state: AppState,
-    mut records: mpsc::UnboundedReceiver<AttemptRecord>,
-    wake: Arc<Notify>,
-) {
-    let mut batch = Vec::with_capacity(RECORD_BATCH);
-    while let Some(first) = records.recv().await {
-        batch.push(first);
-        while batch.len() < RECORD_BATCH {
-            match records.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
-        }
-        for retry in 0..5 {
-            match state.store.record_attempts(&batch, state.now()).await {
-                Ok(released) => {
-                    if released {
-                        wake.notify_one();
-                    }
-                    break;
-                }
-                // Unrecorded attempts are retried when their lease runs out: at least once.
-                Err(e) => {
-                    tracing::warn!(error = %e, retry, "cannot record webhook attempts");
-                    tokio::time::sleep(Duration::from_millis(500 << retry)).await;
-                }
-            }
-        }
-        batch.clear();
-    }
 }

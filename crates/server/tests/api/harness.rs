@@ -6,6 +6,7 @@ use kassa_client::api::device::{CreateLocation, CreateSimulatedDevice, Device};
 use kassa_client::api::session::{CreateSession, Finalize, OrderItem, PaymentResult, Session};
 use kassa_client::{Client, DeviceClient, Error, ErrorCode};
 use kassa_server::clock::ManualClock;
+use kassa_server::webhooks::Dispatcher;
 use kassa_server::{App, AppState, Config, ServerMode};
 use kassa_store::{Backend, Mode};
 use reqwest::{Method, RequestBuilder, Response};
@@ -24,6 +25,10 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub state: AppState,
     client: Client,
+    /// Set by `spawn_stepped`: the dispatcher the test steps (no worker runs one). Only the
+    /// webhook tests, which share this file, step it.
+    #[allow(dead_code)]
+    stepped: Option<Arc<Dispatcher>>,
 }
 
 impl TestApp {
@@ -32,6 +37,25 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start(backend, tweak, false).await
+    }
+
+    /// Like `spawn_with`, but webhooks go out only when the test calls `dispatch`: each call
+    /// is one finished round of the dispatcher, so no test waits on a deadline for them.
+    #[allow(dead_code)]
+    pub async fn spawn_stepped(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start(backend, tweak, true).await
+    }
+
+    /// Attempts every webhook delivery due now (by the app's clock) and records the
+    /// attempts; returns how many there were.
+    #[allow(dead_code)]
+    pub async fn dispatch(&self) -> usize {
+        let dispatcher = self.stepped.as_ref().expect("spawned with spawn_stepped");
+        dispatcher.dispatch_once().await.unwrap()
+    }
+
+    async fn start(backend: Backend, tweak: impl FnOnce(&mut Config), stepped: bool) -> Self {
         let mut config = Config::defaults();
         config.database_url = kassa_store::testing::fresh_database_url(backend)
             .await
@@ -44,8 +68,12 @@ impl TestApp {
             Mode::Live
         };
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let app = App::build_with_clock(config, clock.clone()).await.unwrap();
+        let mut app = App::build_with_clock(config, clock.clone()).await.unwrap();
+        if stepped {
+            app = app.without_dispatcher();
+        }
         let state = app.state.clone();
+        let stepped = stepped.then(|| Arc::new(Dispatcher::new(state.clone())));
         let now = state.now();
         let (merchant, api_key) =
             kassa_server::seed::create_merchant(state.store.as_ref(), "Test shop", mode, now)
@@ -65,6 +93,7 @@ impl TestApp {
             clock,
             state,
             client,
+            stepped,
         };
         if mode == Mode::Test {
             let (id, token) = test.simulated_device("Till 1").await;

@@ -91,12 +91,12 @@ crate::both_backends!(endpoints_crud_and_secret_rotation, |backend| {
 });
 
 crate::both_backends!(gone_disables_the_endpoint, |backend| {
-    let app = TestApp::spawn_with(backend, short_schedule).await;
+    let app = TestApp::spawn_stepped(backend, short_schedule).await;
     let rx = Receiver::start().await;
     rx.script(&[410]);
     let (ep, _) = endpoint(&app, &rx, None).await;
     app.session_on(&app.device_id).await;
-    wait_for_attempts(&app, &ep, 1).await;
+    assert_eq!(app.dispatch().await, 1);
     let (_, one) = app.get(&format!("/ipp/v1/webhook-endpoints/{ep}")).await;
     assert_eq!(one["enabled"], false, "{one}");
     assert!(one["disabled_reason"].is_string());
