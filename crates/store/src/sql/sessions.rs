@@ -1,43 +1,29 @@
 //! Session use-cases: create, read, list, commands (activate, cancel, expire) and finalize.
 
-use super::devices::lock_device;
-use super::fanout::Persisted;
-use super::session_tx::notice;
-use super::session_tx::{scope_clause, Tx};
-use super::{page_clause, Arg, Sql, SqlStore};
+use super::builder::{Sql, Tx};
+use super::records::attempt_row;
+use super::session_write::select_session;
+use super::{page_clause, SqlStore};
 use crate::model::*;
-use crate::rows::{id, ms, opt_id, ts, SessionRow, TimelineRow, SESSION_SELECT};
+use crate::rows::{id, ms, ts, SessionRow, TimelineRow, SESSION_SELECT};
 use crate::stores::{AttemptResult, SessionStore};
-use crate::{Backend, Duplicate, Result, StoreError};
+use crate::{Duplicate, Result, StoreError};
 use async_trait::async_trait;
 use kassa_core::event::TimelineEntry;
 use kassa_core::machine::{self, Command, Policy};
 use kassa_core::session::{NewSession, PaymentOutcome, Session, SessionStatus};
-use kassa_core::{AttemptId, DeviceId, LocationId, MerchantId, SessionId, Timestamp};
+use kassa_core::{AttemptId, DeviceId, MerchantId, SessionId, Timestamp};
 
 #[async_trait]
 impl SessionStore for SqlStore {
     #[tracing::instrument(skip_all, fields(session.id = %new.id))]
     async fn create_session(&self, new: NewSession, now: Timestamp) -> Result<Session> {
-        if self.backend == Backend::Postgres {
-            if let Some((session, fanned)) = self.create_in_one_statement(&new, now).await? {
-                let notice = notice(&session, true, fanned.queued);
-                self.finish(Persisted { notice, fanned }, Some(session.id))
-                    .await;
-                return Ok(session);
-            }
-        }
-        self.create_in_transaction(new, now).await
+        self.create(new, now).await
     }
 
     async fn get_session(&self, scope: Scope, id: SessionId) -> Result<Option<Session>> {
-        let (clause, who) = scope_clause(scope);
-        let sql = format!("SELECT {SESSION_SELECT} FROM sessions WHERE id = $1 AND {clause}");
-        let row: Option<SessionRow> = sqlx::query_as(&sql)
-            .bind(id.to_string())
-            .bind(who)
-            .fetch_optional(&self.read)
-            .await?;
+        let sql = select_session(scope, id);
+        let row: Option<SessionRow> = sql.query_as().fetch_optional(&self.read).await?;
         Ok(row
             .map(SessionRow::into_session)
             .transpose()?
@@ -50,20 +36,20 @@ impl SessionStore for SqlStore {
         filter: &SessionFilter,
         page: PageRequest,
     ) -> Result<Page<Session>> {
-        let mut sql = Sql::new("FROM sessions WHERE merchant_id = $1");
-        sql.arg(Arg::Text(merchant.to_string()));
+        let mut sql = Sql::new("FROM sessions WHERE merchant_id = ");
+        sql.bind(merchant.to_string());
         status_filter(&mut sql, &filter.statuses);
         if let Some(device) = filter.device_id {
-            sql.and("device_id = $?", Arg::Text(device.to_string()));
+            sql.and("device_id = $?", device.to_string());
         }
         if let Some(location) = filter.location_id {
-            sql.and("location_id = $?", Arg::Text(location.to_string()));
+            sql.and("location_id = $?", location.to_string());
         }
         if let Some(reference) = &filter.merchant_reference1 {
-            sql.and("merchant_reference1 = $?", Arg::Text(reference.clone()));
+            sql.and("merchant_reference1 = $?", reference.clone());
         }
         if let Some(after) = filter.created_after {
-            sql.and("created_at > $?", Arg::Int(ms(after)));
+            sql.and("created_at > $?", ms(after));
         }
         self.page(sql, SESSION_SELECT, page, |r: SessionRow| {
             r.into_session().map(|(s, _)| s)
@@ -77,15 +63,15 @@ impl SessionStore for SqlStore {
         statuses: &[SessionStatus],
     ) -> Result<Vec<Session>> {
         let mut sql = Sql::new(format!(
-            "SELECT {SESSION_SELECT} FROM sessions WHERE device_id = $1"
+            "SELECT {SESSION_SELECT} FROM sessions WHERE device_id = "
         ));
-        sql.arg(Arg::Text(device.to_string()));
+        sql.bind(device.to_string());
         status_filter(&mut sql, statuses);
-        sql.text.push_str(" ORDER BY created_at DESC");
-        sql.text.push_str(&page_clause(PageRequest {
-            number: 0,
-            size: 100,
-        }));
+        sql.push(" ORDER BY created_at DESC")
+            .push(&page_clause(PageRequest {
+                number: 0,
+                size: 100,
+            }));
         let rows: Vec<SessionRow> = sql.query_as().fetch_all(&self.read).await?;
         rows.into_iter()
             .map(|r| r.into_session().map(|(s, _)| s))
@@ -215,24 +201,6 @@ impl SessionStore for SqlStore {
 }
 
 impl SqlStore {
-    /// Locks the device, expires a session on it that is past its deadline, and creates.
-    async fn create_in_transaction(&self, mut new: NewSession, now: Timestamp) -> Result<Session> {
-        let mut tx = self.write.begin().await?;
-        new.location_id = self.check_device(&mut tx, &new).await?;
-        let stale = self
-            .expire_stale_on_device(&mut tx, new.device_id, now)
-            .await?;
-        let (mut session, created) = machine::create(new, now);
-        let applied = machine::apply(&mut session, &[created], now);
-        let persisted = self.persist(&mut tx, &session, None, &applied, now).await?;
-        tx.commit().await?;
-        if let Some(stale) = stale {
-            self.finish(stale, None).await;
-        }
-        self.finish(persisted, Some(session.id)).await;
-        Ok(session)
-    }
-
     /// Persists the changes of a decision (if any) and commits.
     async fn commit_decision(
         &self,
@@ -254,74 +222,15 @@ impl SqlStore {
         self.finish(persisted, None).await;
         Ok(())
     }
-
-    /// Locks the device and returns the session's location: the one asked for, which the
-    /// device must be at, or else the device's own.
-    pub(crate) async fn check_device(
-        &self,
-        tx: &mut Tx<'_>,
-        new: &NewSession,
-    ) -> Result<Option<LocationId>> {
-        let device_location = lock_device(self, tx, new.merchant_id, new.device_id)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => StoreError::bad_reference(
-                    "device_id",
-                    format!("no device {} for this merchant", new.device_id),
-                ),
-                other => other,
-            })?;
-        let device_location: Option<LocationId> = opt_id(device_location.as_deref())?;
-        match new.location_id {
-            Some(wanted) if device_location != Some(wanted) => Err(StoreError::bad_reference(
-                "device_id",
-                format!("device {} is not at location {wanted}", new.device_id),
-            )),
-            Some(wanted) => Ok(Some(wanted)),
-            None => Ok(device_location),
-        }
-    }
-
-    /// A session past its deadline must not keep its device busy until the sweeper runs. One
-    /// that a processor holds a payment for is left to the processor sweep, which expires it
-    /// only once the processor has cancelled the payment.
-    async fn expire_stale_on_device(
-        &self,
-        tx: &mut Tx<'_>,
-        device: DeviceId,
-        now: Timestamp,
-    ) -> Result<Option<Persisted>> {
-        let sql = format!(
-            "SELECT {SESSION_SELECT} FROM sessions WHERE device_id = $1 \
-             AND status IN ('CREATED', 'ACTIVE') AND expires_at <= $2 AND payment_ref IS NULL{}",
-            self.backend.for_update()
-        );
-        let stale: Option<SessionRow> = sqlx::query_as(&sql)
-            .bind(device.to_string())
-            .bind(ms(now))
-            .fetch_optional(&mut **tx)
-            .await?;
-        let Some(row) = stale else { return Ok(None) };
-        let (mut session, version) = row.into_session()?;
-        let decision = machine::decide(&session, &Command::Expire, now, Policy::default());
-        let applied = machine::apply(&mut session, &decision.changes, now);
-        let persisted = self
-            .persist(tx, &session, Some(version), &applied, now)
-            .await?;
-        Ok(Some(persisted))
-    }
 }
 
 fn status_filter(sql: &mut Sql, statuses: &[SessionStatus]) {
     if statuses.is_empty() {
         return;
     }
-    let placeholders: Vec<String> = statuses
-        .iter()
-        .map(|s| format!("${}", sql.arg(Arg::Text(s.as_str().into()))))
-        .collect();
-    sql.text
-        .push_str(&format!(" AND status IN ({})", placeholders.join(", ")));
+    sql.push(" AND status IN (")
+        .list(statuses.iter().map(|s| s.as_str().into()))
+        .push(")");
 }
 
 #[derive(sqlx::FromRow)]
@@ -359,16 +268,8 @@ async fn record_attempt(
     outcome: PaymentOutcome,
     now: Timestamp,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO attempts (attempt_id, session_id, outcome, snapshot, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(attempt.to_string())
-    .bind(session.id.to_string())
-    .bind(outcome.as_str())
-    .bind(serde_json::to_string(session)?)
-    .bind(ms(now))
-    .execute(&mut **tx)
-    .await?;
+    let mut sql = Sql::new("INSERT INTO attempts ");
+    sql.values(attempt_row(attempt, session, outcome, now)?);
+    sql.query().execute(&mut **tx).await?;
     Ok(())
 }

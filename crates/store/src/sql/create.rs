@@ -1,0 +1,284 @@
+//! Creating a session, the two ways side by side. PostgreSQL first tries one statement and
+//! one round trip, outside a transaction block (a single statement is atomic): the device
+//! check, the session row, its timeline entry, its event and the event's deliveries. The
+//! device row is share-locked, so a concurrent delete waits for the create; the partial
+//! unique index settles a race for the device.
+//!
+//! That statement gives up (`None`) when the device is missing, at another location or holds
+//! an open session; the transaction, which is SQLite's only way, then finds out which, and
+//! expires a session that is past its deadline but not yet swept.
+
+use super::builder::{column_list, Sql, Tx};
+use super::devices::lock_device;
+use super::event_write::push_event_ctes;
+use super::fanout::{collect, FanOut, Fanned, FannedRow, Persisted, FANNED_COLUMNS};
+use super::idempotency::push_mark_cte;
+use super::records::{entry_row, event_record, session_row};
+use super::session_write::notice;
+use super::SqlStore;
+use crate::rows::{ms, opt_id, SessionRow, SESSION_SELECT};
+use crate::stores::StoredEvent;
+use crate::{Backend, Result, StoreError};
+use kassa_core::event::TimelineEntry;
+use kassa_core::machine::{self, Command, Policy};
+use kassa_core::session::{NewSession, Session};
+use kassa_core::{DeviceId, LocationId, Timestamp};
+
+#[derive(sqlx::FromRow)]
+struct CreatedRow {
+    location_id: Option<String>,
+    #[sqlx(flatten)]
+    fanned: FannedRow,
+}
+
+/// The create's statement: CTEs `dev` (the device, share-locked), `s` (the session, at the
+/// location asked for or else the device's), `t` (its timeline entry), `e0`/`w0` (its event
+/// and deliveries) and, when the request has an `Idempotency-Key`, `k`, which marks it as
+/// having taken effect (`idempotency.rs`), as `persist` does.
+fn statement(
+    session: &Session,
+    entry: &TimelineEntry,
+    event: &StoredEvent,
+    at: FanOut,
+    now: Timestamp,
+) -> Result<Sql> {
+    let mut row = session_row(session)?;
+    row.retain(|(column, _)| *column != "location_id");
+    let mut sql = Sql::new("WITH dev AS (SELECT location_id FROM devices WHERE id = ");
+    let location = sql.param(session.location_id.map(|l| l.to_string()));
+    sql.bind(session.device_id.to_string())
+        .and("merchant_id = $?", session.merchant_id.to_string())
+        .push(&format!(
+            " AND deleted_at IS NULL AND ({location}::text IS NULL OR location_id = {location}) \
+             FOR SHARE), s AS (INSERT INTO sessions (location_id, {}) \
+             SELECT COALESCE({location}, dev.location_id), ",
+            column_list(&row)
+        ))
+        .list(row.into_iter().map(|(_, arg)| arg))
+        .push(
+            " FROM dev ON CONFLICT (device_id) WHERE status IN ('CREATED', 'ACTIVE') DO NOTHING \
+             RETURNING id, location_id), t AS (INSERT INTO session_timeline ",
+        );
+    let entry = entry_row(session.id, entry);
+    sql.push(&format!("({}) SELECT ", column_list(&entry)))
+        .list(entry.into_iter().map(|(_, arg)| arg))
+        .push(" FROM s), ");
+    push_event_ctes(&mut sql, 0, event, at, Some("s"));
+    push_mark_cte(&mut sql, now, "s");
+    sql.push(&format!(
+        " SELECT s.location_id, e0.seq AS seq, {FANNED_COLUMNS} FROM s, e0 \
+         LEFT JOIN w0 w ON true LEFT JOIN webhook_endpoints p ON p.id = w.endpoint_id"
+    ));
+    Ok(sql)
+}
+
+impl SqlStore {
+    /// PostgreSQL tries the one statement first; what it steps aside for, and SQLite, take
+    /// the transaction.
+    pub(crate) async fn create(&self, new: NewSession, now: Timestamp) -> Result<Session> {
+        if self.backend == Backend::Postgres {
+            if let Some((session, fanned)) = self.create_in_one_statement(&new, now).await? {
+                let notice = notice(&session, true, fanned.queued);
+                self.finish(Persisted { notice, fanned }, Some(session.id))
+                    .await;
+                return Ok(session);
+            }
+        }
+        self.create_in_transaction(new, now).await
+    }
+
+    pub(crate) async fn create_in_one_statement(
+        &self,
+        new: &NewSession,
+        now: Timestamp,
+    ) -> Result<Option<(Session, Fanned)>> {
+        let (mut session, created) = machine::create(new.clone(), now);
+        let applied = machine::apply(&mut session, &[created], now);
+        let ([entry], [event]) = (applied.entries.as_slice(), applied.events.as_slice()) else {
+            return Ok(None);
+        };
+        let record = event_record(&session, event);
+        let sql = statement(&session, entry, &record, self.fan_out_at(now), now)?;
+        let rows: Vec<CreatedRow> = sql.query_as().fetch_all(&self.write).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        session.location_id = opt_id(first.location_id.as_deref())?;
+        let rows = rows.into_iter().map(|r| r.fanned).collect();
+        Ok(Some((session, collect(rows, &record, now)?)))
+    }
+
+    /// Locks the device, expires a session on it that is past its deadline, and creates.
+    async fn create_in_transaction(&self, mut new: NewSession, now: Timestamp) -> Result<Session> {
+        let mut tx = self.write.begin().await?;
+        new.location_id = self.check_device(&mut tx, &new).await?;
+        let stale = self
+            .expire_stale_on_device(&mut tx, new.device_id, now)
+            .await?;
+        let (mut session, created) = machine::create(new, now);
+        let applied = machine::apply(&mut session, &[created], now);
+        let persisted = self.persist(&mut tx, &session, None, &applied, now).await?;
+        tx.commit().await?;
+        if let Some(stale) = stale {
+            self.finish(stale, None).await;
+        }
+        self.finish(persisted, Some(session.id)).await;
+        Ok(session)
+    }
+
+    /// Locks the device and returns the session's location: the one asked for, which the
+    /// device must be at, or else the device's own.
+    pub(crate) async fn check_device(
+        &self,
+        tx: &mut Tx<'_>,
+        new: &NewSession,
+    ) -> Result<Option<LocationId>> {
+        let device_location = lock_device(self, tx, new.merchant_id, new.device_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => StoreError::bad_reference(
+                    "device_id",
+                    format!("no device {} for this merchant", new.device_id),
+                ),
+                other => other,
+            })?;
+        let device_location: Option<LocationId> = opt_id(device_location.as_deref())?;
+        match new.location_id {
+            Some(wanted) if device_location != Some(wanted) => Err(StoreError::bad_reference(
+                "device_id",
+                format!("device {} is not at location {wanted}", new.device_id),
+            )),
+            Some(wanted) => Ok(Some(wanted)),
+            None => Ok(device_location),
+        }
+    }
+
+    /// A session past its deadline must not keep its device busy until the sweeper runs. One
+    /// that a processor holds a payment for is left to the processor sweep, which expires it
+    /// only once the processor has cancelled the payment.
+    async fn expire_stale_on_device(
+        &self,
+        tx: &mut Tx<'_>,
+        device: DeviceId,
+        now: Timestamp,
+    ) -> Result<Option<Persisted>> {
+        let sql = format!(
+            "SELECT {SESSION_SELECT} FROM sessions WHERE device_id = $1 \
+             AND status IN ('CREATED', 'ACTIVE') AND expires_at <= $2 AND payment_ref IS NULL{}",
+            self.backend.for_update()
+        );
+        let stale: Option<SessionRow> = sqlx::query_as(&sql)
+            .bind(device.to_string())
+            .bind(ms(now))
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(row) = stale else { return Ok(None) };
+        let (mut session, version) = row.into_session()?;
+        let decision = machine::decide(&session, &Command::Expire, now, Policy::default());
+        let applied = machine::apply(&mut session, &decision.changes, now);
+        let persisted = self
+            .persist(tx, &session, Some(version), &applied, now)
+            .await?;
+        Ok(Some(persisted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::fresh_database_url;
+    use crate::{Backend, DeviceStore, MerchantStore};
+    use kassa_core::cart::{Cart, CartInput, ItemType, LineItem};
+    use kassa_core::entities::{Device, Merchant, Metadata, Mode};
+    use kassa_core::session::{NewSession, Platform};
+    use kassa_core::{DeviceId, LocationId, MerchantId, SessionId};
+
+    fn new_session(merchant: MerchantId, device: DeviceId) -> NewSession {
+        let item = LineItem {
+            kind: ItemType::Physical,
+            reference: None,
+            name: "Coffee".into(),
+            quantity: 1,
+            unit_price: 100,
+            total_amount: 100,
+            tax_rate: 0,
+            total_discount_amount: 0,
+            total_tax_amount: 0,
+        };
+        NewSession {
+            id: SessionId::new(),
+            merchant_id: merchant,
+            device_id: device,
+            location_id: None,
+            cart: Cart::new(CartInput {
+                order_amount: 100,
+                order_tax_amount: None,
+                purchase_currency: "SEK".into(),
+                items: vec![item],
+            })
+            .unwrap(),
+            purchase_started_at: None,
+            merchant_reference1: None,
+            merchant_reference2: None,
+            ttl: chrono::Duration::minutes(5),
+            auto_capture: false,
+        }
+    }
+
+    /// The benchmark's numbers rest on creates taking this path, so prove they do, and that
+    /// it steps aside for everything the transactional path must judge.
+    #[tokio::test]
+    async fn a_create_on_a_free_device_is_one_statement_and_nothing_else_is() {
+        let url = fresh_database_url(Backend::Postgres).await.unwrap();
+        let store = crate::connect(&url).await.unwrap();
+        let now = chrono::Utc::now();
+        let merchant = Merchant {
+            id: MerchantId::new(),
+            name: "Shop".into(),
+            mode: Mode::Test,
+            created_at: now,
+        };
+        store.create_merchant(&merchant).await.unwrap();
+        let device = Device {
+            id: DeviceId::new(),
+            merchant_id: merchant.id,
+            location_id: None,
+            name: None,
+            platform: Platform::Web,
+            hardware_id: None,
+            metadata: Metadata::new(),
+            push_token: None,
+            created_at: now,
+            last_seen_at: None,
+            processor_reader: None,
+        };
+        store.create_device(&device, "hash").await.unwrap();
+
+        let new = new_session(merchant.id, device.id);
+        let (session, fanned) = store
+            .create_in_one_statement(&new, now)
+            .await
+            .unwrap()
+            .expect("a free device takes the one-statement path");
+        assert_eq!(session.id, new.id);
+        assert!(fanned.direct.is_empty() && !fanned.queued, "no endpoints");
+        let busy = new_session(merchant.id, device.id);
+        assert!(store
+            .create_in_one_statement(&busy, now)
+            .await
+            .unwrap()
+            .is_none());
+        let mut elsewhere = new_session(merchant.id, DeviceId::new());
+        assert!(store
+            .create_in_one_statement(&elsewhere, now)
+            .await
+            .unwrap()
+            .is_none());
+        elsewhere.device_id = device.id;
+        elsewhere.location_id = Some(LocationId::new());
+        assert!(store
+            .create_in_one_statement(&elsewhere, now)
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
