@@ -112,6 +112,16 @@ impl Sql {
         self
     }
 
+    /// Appends `INSERT INTO <table> (<columns>) SELECT <their values>`, for a row that the
+    /// `FROM` appended next decides whether to write.
+    pub fn insert_select(&mut self, table: &str, row: Columns) -> &mut Self {
+        self.push(&format!(
+            "INSERT INTO {table} ({}) SELECT ",
+            column_list(&row)
+        ));
+        self.list(row.into_iter().map(|(_, arg)| arg))
+    }
+
     /// Appends `(<columns>) VALUES (<their values>)` for an `INSERT`.
     pub fn values(&mut self, row: Columns) -> &mut Self {
         self.push("(").push(&column_list(&row)).push(") VALUES (");

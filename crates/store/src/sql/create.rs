@@ -57,11 +57,9 @@ fn statement(
         .list(row.into_iter().map(|(_, arg)| arg))
         .push(
             " FROM dev ON CONFLICT (device_id) WHERE status IN ('CREATED', 'ACTIVE') DO NOTHING \
-             RETURNING id, location_id), t AS (INSERT INTO session_timeline ",
+             RETURNING id, location_id), t AS (",
         );
-    let entry = entry_row(session.id, entry);
-    sql.push(&format!("({}) SELECT ", column_list(&entry)))
-        .list(entry.into_iter().map(|(_, arg)| arg))
+    sql.insert_select("session_timeline", entry_row(session.id, entry))
         .push(" FROM s), ");
     push_event_ctes(&mut sql, 0, event, at, Some("s"));
     push_mark_cte(&mut sql, now, "s");
@@ -185,44 +183,10 @@ impl SqlStore {
 
 #[cfg(test)]
 mod tests {
+    use crate::sql::test_shop::{new_session, shop};
     use crate::testing::fresh_database_url;
-    use crate::{Backend, DeviceStore, MerchantStore};
-    use kassa_core::cart::{Cart, CartInput, ItemType, LineItem};
-    use kassa_core::entities::{Device, Merchant, Metadata, Mode};
-    use kassa_core::session::{NewSession, Platform};
-    use kassa_core::{DeviceId, LocationId, MerchantId, SessionId};
-
-    fn new_session(merchant: MerchantId, device: DeviceId) -> NewSession {
-        let item = LineItem {
-            kind: ItemType::Physical,
-            reference: None,
-            name: "Coffee".into(),
-            quantity: 1,
-            unit_price: 100,
-            total_amount: 100,
-            tax_rate: 0,
-            total_discount_amount: 0,
-            total_tax_amount: 0,
-        };
-        NewSession {
-            id: SessionId::new(),
-            merchant_id: merchant,
-            device_id: device,
-            location_id: None,
-            cart: Cart::new(CartInput {
-                order_amount: 100,
-                order_tax_amount: None,
-                purchase_currency: "SEK".into(),
-                items: vec![item],
-            })
-            .unwrap(),
-            purchase_started_at: None,
-            merchant_reference1: None,
-            merchant_reference2: None,
-            ttl: chrono::Duration::minutes(5),
-            auto_capture: false,
-        }
-    }
+    use crate::Backend;
+    use kassa_core::{DeviceId, LocationId};
 
     /// The benchmark's numbers rest on creates taking this path, so prove they do, and that
     /// it steps aside for everything the transactional path must judge.
@@ -231,29 +195,9 @@ mod tests {
         let url = fresh_database_url(Backend::Postgres).await.unwrap();
         let store = crate::connect(&url).await.unwrap();
         let now = chrono::Utc::now();
-        let merchant = Merchant {
-            id: MerchantId::new(),
-            name: "Shop".into(),
-            mode: Mode::Test,
-            created_at: now,
-        };
-        store.create_merchant(&merchant).await.unwrap();
-        let device = Device {
-            id: DeviceId::new(),
-            merchant_id: merchant.id,
-            location_id: None,
-            name: None,
-            platform: Platform::Web,
-            hardware_id: None,
-            metadata: Metadata::new(),
-            push_token: None,
-            created_at: now,
-            last_seen_at: None,
-            processor_reader: None,
-        };
-        store.create_device(&device, "hash").await.unwrap();
+        let (merchant, device) = shop(&store, now).await;
 
-        let new = new_session(merchant.id, device.id);
+        let new = new_session(merchant, device);
         let (session, fanned) = store
             .create_in_one_statement(&new, now)
             .await
@@ -261,19 +205,19 @@ mod tests {
             .expect("a free device takes the one-statement path");
         assert_eq!(session.id, new.id);
         assert!(fanned.direct.is_empty() && !fanned.queued, "no endpoints");
-        let busy = new_session(merchant.id, device.id);
+        let busy = new_session(merchant, device);
         assert!(store
             .create_in_one_statement(&busy, now)
             .await
             .unwrap()
             .is_none());
-        let mut elsewhere = new_session(merchant.id, DeviceId::new());
+        let mut elsewhere = new_session(merchant, DeviceId::new());
         assert!(store
             .create_in_one_statement(&elsewhere, now)
             .await
             .unwrap()
             .is_none());
-        elsewhere.device_id = device.id;
+        elsewhere.device_id = device;
         elsewhere.location_id = Some(LocationId::new());
         assert!(store
             .create_in_one_statement(&elsewhere, now)

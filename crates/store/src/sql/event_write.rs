@@ -3,7 +3,7 @@
 //! data-modifying CTEs, and its statements cost no round trip). The CTE pieces here also
 //! serve PostgreSQL's one-statement create and transitions.
 
-use super::builder::{column_list, Sql, Tx};
+use super::builder::{Sql, Tx};
 use super::fanout::{collect, push_deliveries, FanOut, Fanned, FannedRow, FANNED_COLUMNS};
 use super::records::event_row;
 use super::SqlStore;
@@ -21,12 +21,8 @@ pub(crate) fn push_event_ctes(
     at: FanOut,
     guard: Option<&str>,
 ) {
-    let row = event_row(event);
-    sql.push(&format!(
-        "e{i} AS (INSERT INTO events ({}) SELECT ",
-        column_list(&row)
-    ));
-    sql.list(row.into_iter().map(|(_, arg)| arg));
+    sql.push(&format!("e{i} AS ("))
+        .insert_select("events", event_row(event));
     if let Some(guard) = guard {
         sql.push(" FROM ").push(guard);
     }
@@ -41,7 +37,7 @@ pub(crate) fn push_event_ctes(
 /// one of NULLs), after `ev`, the event's index.
 pub(crate) fn fanned_select(i: usize) -> String {
     format!(
-        "SELECT {i} AS ev, e{i}.seq AS seq, {FANNED_COLUMNS} FROM e{i} LEFT JOIN w{i} w ON true \
+        "SELECT CAST({i} AS BIGINT) AS ev, e{i}.seq AS seq, {FANNED_COLUMNS} FROM e{i} LEFT JOIN w{i} w ON true \
          LEFT JOIN webhook_endpoints p ON p.id = w.endpoint_id"
     )
 }

@@ -21,9 +21,14 @@ mod records;
 mod session_write;
 mod sessions;
 pub(crate) mod stats;
+#[cfg(test)]
+mod test_shop;
+mod transition;
 mod webhooks;
 
 pub use idempotency::with_idempotency_key;
+#[cfg(any(test, feature = "testing"))]
+pub(crate) use transition::TRANSACTIONS_ONLY;
 
 use crate::notify::Notice;
 use crate::{Backend, Result};

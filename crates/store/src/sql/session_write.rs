@@ -2,7 +2,7 @@
 //! persist what the state machine decided (session row, timeline, events, order) in one
 //! transaction, and after the commit route the deliveries and announce the change.
 //! PostgreSQL's create and transitions usually take one statement instead
-//! (`quick_create.rs`, `transition.rs`); they end in the same `finish`.
+//! (`create.rs`, `transition.rs`); they end in the same `finish`.
 
 use super::builder::{Sql, Tx};
 use super::fanout::{Fanned, Persisted};
@@ -20,13 +20,18 @@ use kassa_core::{SessionId, Timestamp};
 
 /// `SELECT` of session `id` if `scope` may see it.
 pub(crate) fn select_session(scope: Scope, id: SessionId) -> Sql {
-    let mut sql = Sql::new(format!("SELECT {SESSION_SELECT} FROM sessions WHERE id = "));
-    sql.bind(id.to_string());
+    let mut sql = Sql::new(format!("SELECT {SESSION_SELECT}"));
+    push_from_session(&mut sql, scope, id);
+    sql
+}
+
+/// Appends ` FROM sessions WHERE …` for session `id` if `scope` may see it.
+pub(crate) fn push_from_session(sql: &mut Sql, scope: Scope, id: SessionId) {
+    sql.push(" FROM sessions WHERE id = ").bind(id.to_string());
     match scope {
         Scope::Merchant(m) => sql.and("merchant_id = $?", m.to_string()),
         Scope::Device(d) => sql.and("device_id = $?", d.to_string()),
     };
-    sql
 }
 
 impl SqlStore {
@@ -119,23 +124,22 @@ async fn insert_session(tx: &mut Tx<'_>, s: &Session) -> Result<()> {
     Ok(())
 }
 
-/// `UPDATE` of a transition's columns, bumping `version`, guarded by the `version` loaded.
-pub(crate) fn update_session_sql(s: &Session, version: i64) -> Sql {
-    let mut sql = Sql::new("UPDATE sessions SET ");
+/// Appends the `UPDATE` of a transition's columns, bumping `version`, guarded by the
+/// `version` loaded.
+pub(crate) fn push_update_session(sql: &mut Sql, s: &Session, version: i64) {
+    sql.push("UPDATE sessions SET ");
     for (column, value) in session_changes(s) {
         sql.push(column).push(" = ").bind(value).push(", ");
     }
     sql.push("version = version + 1 WHERE id = ")
         .bind(s.id.to_string())
         .and("version = $?", version);
-    sql
 }
 
 async fn update_session(tx: &mut Tx<'_>, s: &Session, version: i64) -> Result<()> {
-    let done = update_session_sql(s, version)
-        .query()
-        .execute(&mut **tx)
-        .await?;
+    let mut sql = Sql::default();
+    push_update_session(&mut sql, s, version);
+    let done = sql.query().execute(&mut **tx).await?;
     if done.rows_affected() == 0 {
         // Impossible: every writer loads the row under its lock (`FOR UPDATE`; SQLite's one
         // write connection), and a second SQLite process gets `SQLITE_BUSY` before this.

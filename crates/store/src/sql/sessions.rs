@@ -87,6 +87,14 @@ impl SessionStore for SqlStore {
         now: Timestamp,
         policy: Policy,
     ) -> Result<Session> {
+        if self.one_statement_transitions() {
+            let done = self
+                .command_in_one_statement(scope, id, &command, now, policy)
+                .await?;
+            if let Some(session) = done {
+                return Ok(session);
+            }
+        }
         let mut tx = self.write.begin().await?;
         let (mut session, version) = self.load_locked(&mut tx, scope, id).await?;
         let decision = machine::decide(&session, &command, now, policy);
@@ -108,6 +116,14 @@ impl SessionStore for SqlStore {
         now: Timestamp,
         policy: Policy,
     ) -> Result<AttemptResult> {
+        if self.one_statement_transitions() {
+            let done = self
+                .finalize_in_one_statement(scope, id, attempt_id, &command, now, policy)
+                .await?;
+            if let Some(result) = done {
+                return Ok(result);
+            }
+        }
         let mut tx = self.write.begin().await?;
         let (mut session, version) = self.load_locked(&mut tx, scope, id).await?;
         if let Some(first) = find_attempt(&mut tx, attempt_id, id).await? {
@@ -233,11 +249,26 @@ fn status_filter(sql: &mut Sql, statuses: &[SessionStatus]) {
         .push(")");
 }
 
+/// A finalize attempt already recorded, which a retry of it is answered with.
 #[derive(sqlx::FromRow)]
-struct AttemptRow {
-    session_id: String,
-    outcome: String,
-    snapshot: String,
+pub(crate) struct AttemptRow {
+    pub session_id: String,
+    pub outcome: String,
+    pub snapshot: String,
+}
+
+impl AttemptRow {
+    /// The first answer, replayed; an attempt id of another session is a duplicate.
+    pub(crate) fn answer(self, session: SessionId) -> Result<AttemptResult> {
+        if self.session_id != session.to_string() {
+            return Err(Duplicate::AttemptId.into());
+        }
+        Ok(AttemptResult {
+            outcome: crate::rows::parsed(&self.outcome, PaymentOutcome::parse)?,
+            session: serde_json::from_str(&self.snapshot)?,
+            replayed: true,
+        })
+    }
 }
 
 async fn find_attempt(
@@ -250,15 +281,7 @@ async fn find_attempt(
             .bind(attempt.to_string())
             .fetch_optional(&mut **tx)
             .await?;
-    let Some(row) = row else { return Ok(None) };
-    if row.session_id != session.to_string() {
-        return Err(Duplicate::AttemptId.into());
-    }
-    Ok(Some(AttemptResult {
-        outcome: crate::rows::parsed(&row.outcome, PaymentOutcome::parse)?,
-        session: serde_json::from_str(&row.snapshot)?,
-        replayed: true,
-    }))
+    row.map(|row| row.answer(session)).transpose()
 }
 
 async fn record_attempt(
