@@ -83,3 +83,42 @@ async fn a_change_judged_on_a_moved_version_writes_nothing() {
         ]
     );
 }
+
+/// A fallback would hide a statement that never works: prove a finalize and its replay take
+/// the one statement, and that the order is written.
+#[tokio::test]
+async fn a_finalize_and_its_replay_take_the_one_statement() {
+    let url = fresh_database_url(Backend::Postgres).await.unwrap();
+    let store = crate::connect(&url).await.unwrap();
+    let now = chrono::Utc::now();
+    let (merchant, device) = shop(&store, now).await;
+    let session = store
+        .create_session(new_session(merchant, device), now)
+        .await
+        .unwrap();
+    let scope = Scope::Device(device);
+    let policy = Policy::default();
+    let card = Command::Activate {
+        method: PaymentMethod::CardTap,
+        actor: Actor::Device,
+    };
+    let activated = store.command_in_one_statement(scope, session.id, &card, now, policy);
+    activated.await.unwrap().expect("one statement");
+    let attempt = kassa_core::AttemptId::new();
+    let pay = Command::Finalize {
+        attempt_id: attempt,
+        outcome: kassa_core::session::PaymentOutcome::Success,
+        order_id: kassa_core::OrderId::new(),
+        actor: Actor::Device,
+    };
+    let paid = store.finalize_in_one_statement(scope, session.id, attempt, &pay, now, policy);
+    let paid = paid.await.unwrap().expect("one statement");
+    let again = store.finalize_in_one_statement(scope, session.id, attempt, &pay, now, policy);
+    let again = again.await.unwrap().expect("one read");
+
+    assert_eq!(paid.session.status, SessionStatus::Finalized);
+    assert!(!paid.replayed && again.replayed && again.session == paid.session);
+    let order = paid.session.order_id.unwrap();
+    let order = crate::OrderStore::get_order(&*store, merchant, order).await;
+    assert_eq!(order.unwrap().unwrap().session_id, session.id);
+}
