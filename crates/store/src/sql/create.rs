@@ -183,19 +183,15 @@ impl SqlStore {
 
 #[cfg(test)]
 mod tests {
-    use crate::sql::test_shop::{new_session, shop};
-    use crate::testing::fresh_database_url;
-    use crate::Backend;
+    use crate::sql::test_shop::{new_session, pg_shop};
     use kassa_core::{DeviceId, LocationId};
 
     /// The benchmark's numbers rest on creates taking this path, so prove they do, and that
     /// it steps aside for everything the transactional path must judge.
     #[tokio::test]
     async fn a_create_on_a_free_device_is_one_statement_and_nothing_else_is() {
-        let url = fresh_database_url(Backend::Postgres).await.unwrap();
-        let store = crate::connect(&url).await.unwrap();
         let now = chrono::Utc::now();
-        let (merchant, device) = shop(&store, now).await;
+        let (store, merchant, device) = pg_shop(now).await;
 
         let new = new_session(merchant, device);
         let (session, fanned) = store

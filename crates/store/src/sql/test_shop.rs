@@ -1,14 +1,33 @@
 //! A merchant with one device and a one-item session, for the tests of paths only this crate
 //! can reach (one-statement writes); the conformance suite has its own fixtures.
 
-use crate::{DeviceStore, MerchantStore, SqlStore};
+use crate::testing::fresh_database_url;
+use crate::{Backend, DeviceStore, MerchantStore, SessionStore, SqlStore};
 use kassa_core::cart::{Cart, CartInput, ItemType, LineItem};
 use kassa_core::entities::{Device, Merchant, Metadata, Mode};
-use kassa_core::session::{NewSession, Platform};
+use kassa_core::session::{NewSession, Platform, Session};
 use kassa_core::{DeviceId, MerchantId, SessionId, Timestamp};
+use std::sync::Arc;
+
+/// A store on a fresh PostgreSQL database (the one-statement paths are PostgreSQL's), with a
+/// merchant and a device of it.
+pub(crate) async fn pg_shop(now: Timestamp) -> (Arc<SqlStore>, MerchantId, DeviceId) {
+    let url = fresh_database_url(Backend::Postgres).await.unwrap();
+    let store = crate::connect(&url).await.unwrap();
+    let (merchant, device) = shop(&store, now).await;
+    (store, merchant, device)
+}
+
+/// `pg_shop` with a session just created on the device.
+pub(crate) async fn pg_session(now: Timestamp) -> (Arc<SqlStore>, MerchantId, DeviceId, Session) {
+    let (store, merchant, device) = pg_shop(now).await;
+    let new = new_session(merchant, device);
+    let session = store.create_session(new, now).await.unwrap();
+    (store, merchant, device, session)
+}
 
 /// A new merchant and a device of it.
-pub(crate) async fn shop(store: &SqlStore, now: Timestamp) -> (MerchantId, DeviceId) {
+async fn shop(store: &SqlStore, now: Timestamp) -> (MerchantId, DeviceId) {
     let merchant = Merchant {
         id: MerchantId::new(),
         name: "Shop".into(),

@@ -2,23 +2,16 @@
 //! version that has since moved writes nothing, however often it runs.
 
 use super::Change;
-use crate::sql::test_shop::{new_session, shop};
-use crate::testing::fresh_database_url;
-use crate::{Backend, EventStore, Scope, SessionStore};
+use crate::sql::test_shop::pg_session;
+use crate::{EventStore, Scope, SessionStore};
 use kassa_core::event::EventType;
 use kassa_core::machine::{self, Command, Policy};
 use kassa_core::session::{Actor, PaymentMethod, SessionStatus};
 
 #[tokio::test]
 async fn a_change_judged_on_a_moved_version_writes_nothing() {
-    let url = fresh_database_url(Backend::Postgres).await.unwrap();
-    let store = crate::connect(&url).await.unwrap();
     let now = chrono::Utc::now();
-    let (merchant, device) = shop(&store, now).await;
-    let session = store
-        .create_session(new_session(merchant, device), now)
-        .await
-        .unwrap();
+    let (store, merchant, _, session) = pg_session(now).await;
     let scope = Scope::Merchant(merchant);
     let activate = |method| Command::Activate {
         method,
@@ -88,14 +81,8 @@ async fn a_change_judged_on_a_moved_version_writes_nothing() {
 /// the one statement, and that the order is written.
 #[tokio::test]
 async fn a_finalize_and_its_replay_take_the_one_statement() {
-    let url = fresh_database_url(Backend::Postgres).await.unwrap();
-    let store = crate::connect(&url).await.unwrap();
     let now = chrono::Utc::now();
-    let (merchant, device) = shop(&store, now).await;
-    let session = store
-        .create_session(new_session(merchant, device), now)
-        .await
-        .unwrap();
+    let (store, merchant, device, session) = pg_session(now).await;
     let scope = Scope::Device(device);
     let policy = Policy::default();
     let card = Command::Activate {
