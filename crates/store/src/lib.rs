@@ -6,11 +6,11 @@
 //!   migrations per backend (`migrations/`), node leases in `node.rs`, the API key cache
 //!   (`key_cache.rs`, PostgreSQL only), and the clauses in `dialect.rs` (row locks, `SKIP
 //!   LOCKED`, JSON fields);
-//! * writes that PostgreSQL does in one statement and SQLite in a short transaction, the two
-//!   versions side by side in one module each: `sql/create.rs` (a session's create),
-//!   `sql/event_write.rs` (an event with its deliveries), `sql/queue.rs` (claiming and
-//!   recording deliveries); and `sql/transition.rs`, PostgreSQL's one-statement commands and
-//!   finalize, which fall back to the transaction in `sql/sessions.rs`, SQLite's only way;
+//! * writes that PostgreSQL does in one statement and SQLite in a short transaction: side by
+//!   side in `sql/event_write.rs` (an event with its deliveries) and `sql/queue.rs` (claiming
+//!   and recording deliveries); a session's create (`sql/create.rs`) and its transitions
+//!   (`sql/transition.rs`), whose one statement falls back to the transaction in
+//!   `sql/sessions.rs`, SQLite's only way;
 //! * `sql/session_write.rs::announce` (a committed change's notice: in process, or `NOTIFY`),
 //!   `sql/merchants.rs` (authentication through the key cache) and `sql/stats.rs` (pools).
 //!

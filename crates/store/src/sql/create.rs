@@ -1,28 +1,28 @@
-//! Creating a session, the two ways side by side. PostgreSQL first tries one statement and
-//! one round trip, outside a transaction block (a single statement is atomic): the device
+//! Creating a session: which way (`create`), and PostgreSQL's way in one statement and one
+//! round trip, outside a transaction block (a single statement is atomic): the device
 //! check, the session row, its timeline entry, its event and the event's deliveries. The
 //! device row is share-locked, so a concurrent delete waits for the create; the partial
 //! unique index settles a race for the device.
 //!
 //! That statement gives up (`None`) when the device is missing, at another location or holds
-//! an open session; the transaction, which is SQLite's only way, then finds out which, and
-//! expires a session that is past its deadline but not yet swept.
+//! an open session; the transaction (`sessions.rs::create_in_transaction`), which is SQLite's
+//! only way, then finds out which, and expires a session that is past its deadline but not
+//! yet swept. (The transaction stays in `sessions.rs` while SQLite's write path is rebuilt.)
 
-use super::builder::{column_list, Sql, Tx};
-use super::devices::lock_device;
+use super::builder::{column_list, Sql};
 use super::event_write::push_event_ctes;
 use super::fanout::{collect, FanOut, Fanned, FannedRow, Persisted, FANNED_COLUMNS};
 use super::idempotency::push_mark_cte;
 use super::records::{entry_row, event_record, session_row};
 use super::session_write::notice;
 use super::SqlStore;
-use crate::rows::{ms, opt_id, SessionRow, SESSION_SELECT};
+use crate::rows::opt_id;
 use crate::stores::StoredEvent;
-use crate::{Backend, Result, StoreError};
+use crate::{Backend, Result};
 use kassa_core::event::TimelineEntry;
-use kassa_core::machine::{self, Command, Policy};
+use kassa_core::machine;
 use kassa_core::session::{NewSession, Session};
-use kassa_core::{DeviceId, LocationId, Timestamp};
+use kassa_core::Timestamp;
 
 #[derive(sqlx::FromRow)]
 struct CreatedRow {
@@ -104,80 +104,6 @@ impl SqlStore {
         session.location_id = opt_id(first.location_id.as_deref())?;
         let rows = rows.into_iter().map(|r| r.fanned).collect();
         Ok(Some((session, collect(rows, &record, now)?)))
-    }
-
-    /// Locks the device, expires a session on it that is past its deadline, and creates.
-    async fn create_in_transaction(&self, mut new: NewSession, now: Timestamp) -> Result<Session> {
-        let mut tx = self.write.begin().await?;
-        new.location_id = self.check_device(&mut tx, &new).await?;
-        let stale = self
-            .expire_stale_on_device(&mut tx, new.device_id, now)
-            .await?;
-        let (mut session, created) = machine::create(new, now);
-        let applied = machine::apply(&mut session, &[created], now);
-        let persisted = self.persist(&mut tx, &session, None, &applied, now).await?;
-        tx.commit().await?;
-        if let Some(stale) = stale {
-            self.finish(stale, None).await;
-        }
-        self.finish(persisted, Some(session.id)).await;
-        Ok(session)
-    }
-
-    /// Locks the device and returns the session's location: the one asked for, which the
-    /// device must be at, or else the device's own.
-    pub(crate) async fn check_device(
-        &self,
-        tx: &mut Tx<'_>,
-        new: &NewSession,
-    ) -> Result<Option<LocationId>> {
-        let device_location = lock_device(self, tx, new.merchant_id, new.device_id)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => StoreError::bad_reference(
-                    "device_id",
-                    format!("no device {} for this merchant", new.device_id),
-                ),
-                other => other,
-            })?;
-        let device_location: Option<LocationId> = opt_id(device_location.as_deref())?;
-        match new.location_id {
-            Some(wanted) if device_location != Some(wanted) => Err(StoreError::bad_reference(
-                "device_id",
-                format!("device {} is not at location {wanted}", new.device_id),
-            )),
-            Some(wanted) => Ok(Some(wanted)),
-            None => Ok(device_location),
-        }
-    }
-
-    /// A session past its deadline must not keep its device busy until the sweeper runs. One
-    /// that a processor holds a payment for is left to the processor sweep, which expires it
-    /// only once the processor has cancelled the payment.
-    async fn expire_stale_on_device(
-        &self,
-        tx: &mut Tx<'_>,
-        device: DeviceId,
-        now: Timestamp,
-    ) -> Result<Option<Persisted>> {
-        let sql = format!(
-            "SELECT {SESSION_SELECT} FROM sessions WHERE device_id = $1 \
-             AND status IN ('CREATED', 'ACTIVE') AND expires_at <= $2 AND payment_ref IS NULL{}",
-            self.backend.for_update()
-        );
-        let stale: Option<SessionRow> = sqlx::query_as(&sql)
-            .bind(device.to_string())
-            .bind(ms(now))
-            .fetch_optional(&mut **tx)
-            .await?;
-        let Some(row) = stale else { return Ok(None) };
-        let (mut session, version) = row.into_session()?;
-        let decision = machine::decide(&session, &Command::Expire, now, Policy::default());
-        let applied = machine::apply(&mut session, &decision.changes, now);
-        let persisted = self
-            .persist(tx, &session, Some(version), &applied, now)
-            .await?;
-        Ok(Some(persisted))
     }
 }
 

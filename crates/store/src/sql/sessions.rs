@@ -1,18 +1,20 @@
 //! Session use-cases: create, read, list, commands (activate, cancel, expire) and finalize.
 
 use super::builder::{Sql, Tx};
+use super::devices::lock_device;
+use super::fanout::Persisted;
 use super::records::attempt_row;
 use super::session_write::select_session;
 use super::{page_clause, SqlStore};
 use crate::model::*;
-use crate::rows::{id, ms, ts, SessionRow, TimelineRow, SESSION_SELECT};
+use crate::rows::{id, ms, opt_id, ts, SessionRow, TimelineRow, SESSION_SELECT};
 use crate::stores::{AttemptResult, SessionStore};
 use crate::{Duplicate, Result, StoreError};
 use async_trait::async_trait;
 use kassa_core::event::TimelineEntry;
 use kassa_core::machine::{self, Command, Policy};
 use kassa_core::session::{NewSession, PaymentOutcome, Session, SessionStatus};
-use kassa_core::{AttemptId, DeviceId, MerchantId, SessionId, Timestamp};
+use kassa_core::{AttemptId, DeviceId, LocationId, MerchantId, SessionId, Timestamp};
 
 #[async_trait]
 impl SessionStore for SqlStore {
@@ -217,6 +219,28 @@ impl SessionStore for SqlStore {
 }
 
 impl SqlStore {
+    /// Locks the device, expires a session on it that is past its deadline, and creates.
+    pub(crate) async fn create_in_transaction(
+        &self,
+        mut new: NewSession,
+        now: Timestamp,
+    ) -> Result<Session> {
+        let mut tx = self.write.begin().await?;
+        new.location_id = self.check_device(&mut tx, &new).await?;
+        let stale = self
+            .expire_stale_on_device(&mut tx, new.device_id, now)
+            .await?;
+        let (mut session, created) = machine::create(new, now);
+        let applied = machine::apply(&mut session, &[created], now);
+        let persisted = self.persist(&mut tx, &session, None, &applied, now).await?;
+        tx.commit().await?;
+        if let Some(stale) = stale {
+            self.finish(stale, None).await;
+        }
+        self.finish(persisted, Some(session.id)).await;
+        Ok(session)
+    }
+
     /// Persists the changes of a decision (if any) and commits.
     async fn commit_decision(
         &self,
@@ -237,6 +261,62 @@ impl SqlStore {
         tx.commit().await?;
         self.finish(persisted, None).await;
         Ok(())
+    }
+
+    /// Locks the device and returns the session's location: the one asked for, which the
+    /// device must be at, or else the device's own.
+    pub(crate) async fn check_device(
+        &self,
+        tx: &mut Tx<'_>,
+        new: &NewSession,
+    ) -> Result<Option<LocationId>> {
+        let device_location = lock_device(self, tx, new.merchant_id, new.device_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => StoreError::bad_reference(
+                    "device_id",
+                    format!("no device {} for this merchant", new.device_id),
+                ),
+                other => other,
+            })?;
+        let device_location: Option<LocationId> = opt_id(device_location.as_deref())?;
+        match new.location_id {
+            Some(wanted) if device_location != Some(wanted) => Err(StoreError::bad_reference(
+                "device_id",
+                format!("device {} is not at location {wanted}", new.device_id),
+            )),
+            Some(wanted) => Ok(Some(wanted)),
+            None => Ok(device_location),
+        }
+    }
+
+    /// A session past its deadline must not keep its device busy until the sweeper runs. One
+    /// that a processor holds a payment for is left to the processor sweep, which expires it
+    /// only once the processor has cancelled the payment.
+    async fn expire_stale_on_device(
+        &self,
+        tx: &mut Tx<'_>,
+        device: DeviceId,
+        now: Timestamp,
+    ) -> Result<Option<Persisted>> {
+        let sql = format!(
+            "SELECT {SESSION_SELECT} FROM sessions WHERE device_id = $1 \
+             AND status IN ('CREATED', 'ACTIVE') AND expires_at <= $2 AND payment_ref IS NULL{}",
+            self.backend.for_update()
+        );
+        let stale: Option<SessionRow> = sqlx::query_as(&sql)
+            .bind(device.to_string())
+            .bind(ms(now))
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(row) = stale else { return Ok(None) };
+        let (mut session, version) = row.into_session()?;
+        let decision = machine::decide(&session, &Command::Expire, now, Policy::default());
+        let applied = machine::apply(&mut session, &decision.changes, now);
+        let persisted = self
+            .persist(tx, &session, Some(version), &applied, now)
+            .await?;
+        Ok(Some(persisted))
     }
 }
 
