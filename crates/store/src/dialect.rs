@@ -45,11 +45,11 @@ impl Backend {
         }
     }
 
-    /// `metadata ->> key = value` on a JSON text column; `key` and `value` are bind numbers.
-    pub fn json_field_eq(self, column: &str, key: usize, value: usize) -> String {
+    /// `metadata ->> key = value` on a JSON text column; `key` and `value` are placeholders.
+    pub fn json_field_eq(self, column: &str, key: &str, value: &str) -> String {
         match self {
-            Self::Sqlite => format!("json_extract({column}, '$.\"' || ${key} || '\"') = ${value}"),
-            Self::Postgres => format!("(({column})::jsonb ->> ${key}) = ${value}"),
+            Self::Sqlite => format!("json_extract({column}, '$.\"' || {key} || '\"') = {value}"),
+            Self::Postgres => format!("(({column})::jsonb ->> {key}) = {value}"),
         }
     }
 }

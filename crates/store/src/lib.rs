@@ -1,8 +1,20 @@
 //! Kassa's storage. One `Store` trait of use-case methods, each owning its transaction, and
-//! one SQL implementation that runs on two real backends, SQLite (embedded default) and
-//! PostgreSQL (several nodes share one database). The backends differ in connection set-up,
-//! migrations, row locking and cross-node signalling; those differences live in `sqlite.rs`,
-//! `postgres.rs` and `dialect.rs`. The conformance suite in `tests/` runs against both.
+//! one SQL implementation (`sql/`) that runs on two real backends, SQLite (embedded default)
+//! and PostgreSQL (several nodes share one database). Most statements are the same text on
+//! both. Where the backends differ:
+//! * connection set-up in `sqlite.rs` and `postgres.rs` (with PostgreSQL's `NOTIFY` sender),
+//!   migrations per backend (`migrations/`), node leases in `node.rs`, the API key cache
+//!   (`key_cache.rs`, PostgreSQL only), and the clauses in `dialect.rs` (row locks, `SKIP
+//!   LOCKED`, JSON fields);
+//! * writes that PostgreSQL does in one statement and SQLite in a short transaction: side by
+//!   side in `sql/event_write.rs` (an event with its deliveries) and `sql/queue.rs` (claiming
+//!   and recording deliveries); a session's create (`sql/create.rs`) and its transitions
+//!   (`sql/transition.rs`), whose one statement falls back to the transaction in
+//!   `sql/sessions.rs`, SQLite's only way;
+//! * `sql/session_write.rs::announce` (a committed change's notice: in process, or `NOTIFY`),
+//!   `sql/merchants.rs` (authentication through the key cache) and `sql/stats.rs` (pools).
+//!
+//! The conformance suite in `tests/` runs against both.
 #![forbid(unsafe_code)]
 
 mod dialect;

@@ -184,13 +184,6 @@ impl TryFrom<DeviceRow> for Device {
     }
 }
 
-pub const SESSION_COLUMNS: &str = "id, merchant_id, device_id, location_id, status, order_amount, \
-    order_tax_amount, purchase_currency, order_items, purchase_started_at, purchase_completed_at, \
-    merchant_reference1, merchant_reference2, created_at, updated_at, expires_at, payment_method, \
-    attempts, failure_reason, order_id, auto_capture, last_sequence, version";
-
-/// What a session read selects: the columns a create writes, and the processor's payment,
-/// which is attached later (`sql/payments.rs`) and so is not part of the create.
 pub const SESSION_SELECT: &str = "id, merchant_id, device_id, location_id, status, order_amount, \
     order_tax_amount, purchase_currency, order_items, purchase_started_at, purchase_completed_at, \
     merchant_reference1, merchant_reference2, created_at, updated_at, expires_at, payment_method, \

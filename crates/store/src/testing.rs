@@ -8,6 +8,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const PREFIX: &str = "kassa_test_";
 
+/// Runs `work` with session transitions taking the transaction on PostgreSQL too (they take
+/// one statement there otherwise), so the conformance suite can check both paths.
+pub async fn transactions_only<F: std::future::Future>(work: F) -> F::Output {
+    crate::sql::TRANSACTIONS_ONLY.scope((), work).await
+}
+
 /// The admin URL of the PostgreSQL server tests use.
 pub fn pg_admin_url() -> String {
     std::env::var("KASSA_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG.to_string())

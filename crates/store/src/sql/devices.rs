@@ -1,6 +1,7 @@
 //! Devices: registration with a one-time code, the merchant's device admin, token lookup.
 
-use super::{Arg, Sql, SqlStore};
+use super::builder::{Sql, Tx};
+use super::SqlStore;
 use crate::model::*;
 use crate::notify::Notice;
 use crate::rows::{id, ms, opt_id, DeviceRow};
@@ -79,10 +80,10 @@ impl DeviceStore for SqlStore {
         filter: &DeviceFilter,
         page: PageRequest,
     ) -> Result<Page<Device>> {
-        let mut sql = Sql::new("FROM devices WHERE merchant_id = $1 AND deleted_at IS NULL");
-        sql.arg(Arg::Text(merchant.to_string()));
+        let mut sql = Sql::new("FROM devices WHERE deleted_at IS NULL");
+        sql.and("merchant_id = $?", merchant.to_string());
         if let Some(location) = filter.location_id {
-            sql.and("location_id = $?", Arg::Text(location.to_string()));
+            sql.and("location_id = $?", location.to_string());
         }
         self.metadata_filter(&mut sql, &filter.metadata);
         self.page(sql, DEVICE_COLUMNS, page, |r: DeviceRow| {
@@ -189,8 +190,6 @@ impl DeviceStore for SqlStore {
         Ok(done.rows_affected() > 0)
     }
 }
-
-type Tx<'a> = super::WriteTx;
 
 async fn insert_device(tx: &mut Tx<'_>, d: &Device, token_hash: &str) -> Result<()> {
     sqlx::query(&format!(

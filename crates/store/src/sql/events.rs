@@ -1,6 +1,7 @@
 //! The event feed (`GET /ipp/v1/events`) and commit notices.
 
-use super::{id_list, Arg, Sql, SqlStore};
+use super::builder::Sql;
+use super::{id_list, SqlStore};
 use crate::notify::Notice;
 use crate::rows::{id, ms, opt_id, parsed, ts};
 use crate::stores::{EventFilter, EventStore, StoredEvent};
@@ -66,20 +67,20 @@ impl EventStore for SqlStore {
         filter: &EventFilter,
     ) -> Result<Vec<StoredEvent>> {
         let mut sql = Sql::new(format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = "
         ));
-        sql.arg(Arg::Text(merchant.to_string()));
+        sql.bind(merchant.to_string());
         if let Some(after) = &filter.after {
             let seq = self.event_seq(merchant, after).await?;
-            sql.and("seq > $?", Arg::Int(seq));
+            sql.and("seq > $?", seq);
         }
         if let Some(t) = filter.event_type {
-            sql.and("type = $?", Arg::Text(t.as_str().into()));
+            sql.and("type = $?", t.as_str());
         }
         if let Some(s) = filter.session_id {
-            sql.and("session_id = $?", Arg::Text(s.to_string()));
+            sql.and("session_id = $?", s.to_string());
         }
-        sql.text.push_str(&format!(
+        sql.push(&format!(
             " ORDER BY seq LIMIT {}",
             filter.limit.clamp(1, 1000)
         ));

@@ -7,7 +7,7 @@
 //! inside `with_idempotency_key`, and `mark_effect` finds the key there. A key whose changes
 //! committed but whose answer was lost is `Lost`, never run again.
 
-use super::session_tx::Tx;
+use super::builder::{Sql, Tx};
 use super::SqlStore;
 use crate::rows::ms;
 use crate::stores::{IdempotencyClaim, IdempotencyStore, StoredResponse};
@@ -37,19 +37,33 @@ pub(crate) fn request_key() -> Option<(MerchantId, String)> {
 
 /// In the transaction of a request's changes: marks its key as having taken effect.
 pub(crate) async fn mark_effect(tx: &mut Tx<'_>, now: Timestamp) -> Result<()> {
-    let Some((merchant, key)) = request_key() else {
+    let Some(key) = request_key() else {
         return Ok(());
     };
-    sqlx::query(
-        "UPDATE idempotency_keys SET effect_at = $1 \
-         WHERE merchant_id = $2 AND key = $3 AND status_code IS NULL",
-    )
-    .bind(ms(now))
-    .bind(merchant.to_string())
-    .bind(key)
-    .execute(&mut **tx)
-    .await?;
+    let mut sql = Sql::default();
+    push_mark(&mut sql, key, now);
+    sql.query().execute(&mut **tx).await?;
     Ok(())
+}
+
+/// PostgreSQL's one-statement writes: appends `, k AS (…)`, which marks the request's key
+/// like `mark_effect` but only if CTE `guard` has a row (the change took effect).
+pub(crate) fn push_mark_cte(sql: &mut Sql, now: Timestamp, guard: &str) {
+    let Some(key) = request_key() else {
+        return;
+    };
+    sql.push(", k AS (");
+    push_mark(sql, key, now);
+    sql.push(&format!(" AND EXISTS (SELECT 1 FROM {guard}))"));
+}
+
+fn push_mark(sql: &mut Sql, (merchant, key): (MerchantId, String), now: Timestamp) {
+    sql.push("UPDATE idempotency_keys SET effect_at = ")
+        .bind(ms(now))
+        .push(" WHERE merchant_id = ")
+        .bind(merchant.to_string())
+        .and("key = $?", key)
+        .push(" AND status_code IS NULL");
 }
 
 #[derive(sqlx::FromRow)]

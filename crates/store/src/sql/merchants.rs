@@ -1,6 +1,7 @@
 //! Merchants and their API keys.
 
-use super::{Arg, Sql, SqlStore};
+use super::builder::Sql;
+use super::SqlStore;
 use crate::key_cache::KEYS_CHANNEL;
 use crate::model::{ApiKey, Merchant, Page, PageRequest};
 use crate::rows::{ms, ApiKeyRow, MerchantRow};
@@ -163,8 +164,8 @@ impl MerchantStore for SqlStore {
     }
 
     async fn page_api_keys(&self, merchant: MerchantId, page: PageRequest) -> Result<Page<ApiKey>> {
-        let mut sql = Sql::new("FROM api_keys WHERE merchant_id = $1");
-        sql.arg(Arg::Text(merchant.to_string()));
+        let mut sql = Sql::new("FROM api_keys WHERE merchant_id = ");
+        sql.bind(merchant.to_string());
         self.page(sql, KEY_COLUMNS, page, |r: ApiKeyRow| ApiKey::try_from(r))
             .await
     }

@@ -1,8 +1,13 @@
-//! `SqlStore`: the one implementation of the store traits. Queries are written once with
-//! `$n` placeholders, which both SQLite and PostgreSQL accept, and run through sqlx's `Any`
-//! driver; `Backend` supplies the few clauses that differ.
+//! `SqlStore`: the one implementation of the store traits, one module per resource. Queries
+//! run through sqlx's `Any` driver with `$n` placeholders, which both SQLite and PostgreSQL
+//! accept; statements with arguments are built with `builder::Sql`, which numbers them.
+//! The rows a session change writes are listed once, in `records.rs`. Where the backends
+//! take different paths is listed in the crate's top comment (`lib.rs`).
 
+mod builder;
+mod create;
 mod devices;
+mod event_write;
 mod events;
 mod fanout;
 mod idempotency;
@@ -12,22 +17,24 @@ mod payments;
 mod places;
 mod portal;
 mod queue;
-mod quick_create;
-mod session_tx;
+mod records;
+mod session_write;
 mod sessions;
 pub(crate) mod stats;
+#[cfg(test)]
+mod test_shop;
+mod transition;
 mod webhooks;
 mod writer;
 
 pub use idempotency::with_idempotency_key;
 pub use writer::WriteGroups;
 pub(crate) use writer::{WriteTx, Writer};
+#[cfg(any(test, feature = "testing"))]
+pub(crate) use transition::TRANSACTIONS_ONLY;
 
 use crate::notify::Notice;
 use crate::{Backend, Result};
-use sqlx::any::AnyArguments;
-use sqlx::query::QueryAs;
-use sqlx::Any;
 use sqlx::AnyPool;
 use tokio::sync::broadcast;
 
@@ -95,55 +102,6 @@ impl SqlStore {
             // No receivers is fine: nobody is waiting for this session.
             let _ = self.notices.send(notice);
         }
-    }
-}
-
-/// A value to bind. Dynamic filters collect these while they build their SQL.
-#[derive(Debug, Clone)]
-pub(crate) enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-/// SQL under construction with its arguments, numbered `$1…` in push order.
-#[derive(Debug, Default)]
-pub(crate) struct Sql {
-    pub text: String,
-    pub args: Vec<Arg>,
-}
-
-impl Sql {
-    pub fn new(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            args: Vec::new(),
-        }
-    }
-
-    /// Adds an argument and returns its placeholder number.
-    pub fn arg(&mut self, arg: Arg) -> usize {
-        self.args.push(arg);
-        self.args.len()
-    }
-
-    /// Appends ` AND <condition>` where `$?` in `condition` stands for the new argument.
-    pub fn and(&mut self, condition: &str, arg: Arg) {
-        let n = self.arg(arg);
-        self.text.push_str(" AND ");
-        self.text
-            .push_str(&condition.replace("$?", &format!("${n}")));
-    }
-
-    pub fn query_as<T>(&self) -> QueryAs<'_, Any, T, AnyArguments<'_>>
-    where
-        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
-    {
-        self.args
-            .iter()
-            .fold(sqlx::query_as(&self.text), |q, a| match a {
-                Arg::Text(s) => q.bind(s.as_str()),
-                Arg::Int(i) => q.bind(*i),
-            })
     }
 }
 

@@ -1,7 +1,7 @@
 //! `ProcessorStore` in SQL: payments attached to sessions, connected accounts, location
 //! mirrors and the processor's webhook events. The same statements run on both backends.
 
-use super::session_tx::Tx;
+use super::builder::Tx;
 use super::SqlStore;
 use crate::processors::{ProcessorEvent, ProcessorStore};
 use crate::rows::{ms, ts, SessionRow, SESSION_SELECT};

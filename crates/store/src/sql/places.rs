@@ -1,6 +1,7 @@
 //! Locations and enrollments (pairing codes).
 
-use super::{page_clause, Arg, Sql, SqlStore};
+use super::builder::{Sql, Tx};
+use super::{page_clause, SqlStore};
 use crate::model::*;
 use crate::rows::{ms, EnrollmentRow, LocationRow};
 use crate::stores::PlaceStore;
@@ -50,8 +51,8 @@ impl PlaceStore for SqlStore {
         merchant: MerchantId,
         page: PageRequest,
     ) -> Result<Page<Location>> {
-        let mut sql = Sql::new("FROM locations WHERE merchant_id = $1");
-        sql.arg(Arg::Text(merchant.to_string()));
+        let mut sql = Sql::new("FROM locations WHERE merchant_id = ");
+        sql.bind(merchant.to_string());
         self.page(sql, LOCATION_COLUMNS, page, |r: LocationRow| {
             Location::try_from(r)
         })
@@ -163,13 +164,13 @@ impl PlaceStore for SqlStore {
         page: PageRequest,
         now: Timestamp,
     ) -> Result<Page<Enrollment>> {
-        let mut sql = Sql::new("FROM enrollments WHERE merchant_id = $1 AND status <> 'CANCELLED'");
-        sql.arg(Arg::Text(merchant.to_string()));
+        let mut sql = Sql::new("FROM enrollments WHERE status <> 'CANCELLED'");
+        sql.and("merchant_id = $?", merchant.to_string());
         if !filter.include_consumed {
-            sql.text.push_str(" AND status <> 'CONSUMED'");
+            sql.push(" AND status <> 'CONSUMED'");
         }
         if let Some(location) = filter.location_id {
-            sql.and("location_id = $?", Arg::Text(location.to_string()));
+            sql.and("location_id = $?", location.to_string());
         }
         self.metadata_filter(&mut sql, &filter.metadata);
         let page = self
@@ -195,8 +196,6 @@ impl PlaceStore for SqlStore {
         Ok(done.rows_affected() > 0)
     }
 }
-
-type Tx<'a> = super::WriteTx;
 
 /// `Refused` while live devices or usable pairing codes (pending, unexpired) are assigned to
 /// the location: a code is a device to be, and cancelling it behind the merchant's back would
@@ -242,19 +241,12 @@ impl SqlStore {
     where
         R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
-        let body = from_where.text.clone();
-        let count = Sql {
-            text: format!("SELECT COUNT(*) {body}"),
-            args: from_where.args.clone(),
-        };
+        let count = from_where.around("SELECT COUNT(*) ", "");
         let (total,): (i64,) = count.query_as().fetch_one(&self.read).await?;
-        let select = Sql {
-            text: format!(
-                "SELECT {columns} {body} ORDER BY created_at DESC, id DESC{}",
-                page_clause(page)
-            ),
-            args: from_where.args,
-        };
+        let select = from_where.around(
+            &format!("SELECT {columns} "),
+            &format!(" ORDER BY created_at DESC, id DESC{}", page_clause(page)),
+        );
         let rows: Vec<R> = select.query_as().fetch_all(&self.read).await?;
         let items = rows.into_iter().map(convert).collect::<Result<_>>()?;
         Ok(Page {
@@ -267,11 +259,9 @@ impl SqlStore {
     /// ANDs `metadata.key = value` for each pair.
     pub(crate) fn metadata_filter(&self, sql: &mut Sql, pairs: &[(String, String)]) {
         for (key, value) in pairs {
-            let k = sql.arg(Arg::Text(key.clone()));
-            let v = sql.arg(Arg::Text(value.clone()));
-            sql.text.push_str(" AND ");
-            sql.text
-                .push_str(&self.backend.json_field_eq("metadata", k, v));
+            let (k, v) = (sql.param(key.as_str()), sql.param(value.as_str()));
+            sql.push(" AND ")
+                .push(&self.backend.json_field_eq("metadata", &k, &v));
         }
     }
 }

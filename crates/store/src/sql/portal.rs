@@ -1,6 +1,7 @@
 //! Portal users and their sign-in sessions.
 
-use super::{Arg, Sql, SqlStore};
+use super::builder::Sql;
+use super::SqlStore;
 use crate::portal::*;
 use crate::rows::{id, ms, opt_ts, parsed, ts, MerchantRow};
 use crate::{Merchant, Result, StoreError};
@@ -126,9 +127,9 @@ impl PortalStore for SqlStore {
             "SELECT {USER_COLUMNS} FROM portal_users WHERE deleted_at IS NULL"
         ));
         if let Some(merchant) = merchant {
-            sql.and("merchant_id = $?", Arg::Text(merchant.to_string()));
+            sql.and("merchant_id = $?", merchant.to_string());
         }
-        sql.text.push_str(" ORDER BY created_at, id");
+        sql.push(" ORDER BY created_at, id");
         let rows: Vec<UserRow> = sql.query_as().fetch_all(&self.read).await?;
         rows.into_iter().map(PortalUser::try_from).collect()
     }

@@ -3,9 +3,10 @@
 //! claim (PostgreSQL; a short transaction on SQLite) and one to record; most first attempts
 //! need no claim at all (`fanout.rs`).
 
+use super::builder::Sql;
 use super::events::{EventRow, EVENT_COLUMNS};
 use super::fanout::type_match;
-use super::{id_list, Arg, Sql, SqlStore};
+use super::{id_list, SqlStore};
 use crate::rows::{id, ms, opt_ts};
 use crate::stores::StoredEvent;
 use crate::webhooks::*;
@@ -58,8 +59,8 @@ fn due_columns(delivery: &str) -> String {
 
 /// Selects the ids of due, unleased deliveries of enabled endpoints, oldest due first,
 /// skipping any whose session has an earlier event not yet attempted on the same endpoint.
-/// Binds `$2` (now) and `$3` (limit).
-fn due_ids(backend: Backend, skip: &[WebhookEndpointId]) -> String {
+/// `now` and `limit` are placeholders.
+fn due_ids(backend: Backend, skip: &[WebhookEndpointId], now: &str, limit: &str) -> String {
     // Endpoint ids are UUIDs we parsed, so they are written into the SQL.
     let skip = if skip.is_empty() {
         String::new()
@@ -69,13 +70,13 @@ fn due_ids(backend: Backend, skip: &[WebhookEndpointId]) -> String {
     };
     format!(
         "SELECT d.id FROM webhook_deliveries d \
-         WHERE d.status = 'PENDING' AND d.next_attempt_at <= $2 {skip}\
-           AND (d.leased_until IS NULL OR d.leased_until <= $2) \
+         WHERE d.status = 'PENDING' AND d.next_attempt_at <= {now} {skip}\
+           AND (d.leased_until IS NULL OR d.leased_until <= {now}) \
            AND EXISTS (SELECT 1 FROM webhook_endpoints p WHERE p.id = d.endpoint_id AND p.enabled = 1) \
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries b \
                WHERE b.endpoint_id = d.endpoint_id AND b.session_id = d.session_id \
                  AND b.status = 'PENDING' AND b.attempts = 0 AND b.sequence < d.sequence) \
-         ORDER BY d.next_attempt_at, d.id LIMIT $3{}",
+         ORDER BY d.next_attempt_at, d.id LIMIT {limit}{}",
         backend.skip_locked()
     )
 }
@@ -96,20 +97,19 @@ impl SqlStore {
                 .fetch_optional(&mut *tx)
                 .await?;
         let (seq,) = found.ok_or(StoreError::NotFound)?;
-        let done = sqlx::query(&format!(
+        let mut sql = Sql::default();
+        let (seq, at) = (sql.param(seq), sql.param(ms(at)));
+        sql.push(&format!(
             "INSERT INTO webhook_deliveries (event_seq, endpoint_id, session_id, sequence, status, \
                attempts, next_attempt_at, created_at, updated_at) \
-             SELECT ev.seq, p.id, ev.session_id, ev.sequence, 'PENDING', 0, $2, $2, $2 \
+             SELECT ev.seq, p.id, ev.session_id, ev.sequence, 'PENDING', 0, {at}, {at}, {at} \
              FROM events ev JOIN webhook_endpoints p ON p.merchant_id = ev.merchant_id \
-             WHERE ev.seq = $1 AND p.enabled = 1 AND {} \
+             WHERE ev.seq = {seq} AND p.enabled = 1 AND {} \
              ON CONFLICT (event_seq, endpoint_id) DO UPDATE SET status = 'PENDING', attempts = 0, \
                next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at",
             type_match("ev.type")
-        ))
-        .bind(seq)
-        .bind(ms(at))
-        .execute(&mut *tx)
-        .await?;
+        ));
+        let done = sql.query().execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done.rows_affected() as usize)
     }
@@ -134,36 +134,31 @@ impl SqlStore {
         limit: i64,
         skip: &[WebhookEndpointId],
     ) -> Result<Vec<DueDelivery>> {
+        let mut sql = Sql::default();
+        let lease = sql.param(ms(lease_until));
+        let (now_at, limit) = (sql.param(ms(now)), sql.param(limit));
         let claim = format!(
-            "UPDATE webhook_deliveries SET leased_until = $1, leased_by = {} WHERE id IN ({}) \
+            "UPDATE webhook_deliveries SET leased_until = {lease}, leased_by = {} WHERE id IN ({}) \
              RETURNING id, attempts, endpoint_id, event_seq",
             self.node.id(),
-            due_ids(self.backend, skip)
+            due_ids(self.backend, skip, &now_at, &limit)
         );
         let rows: Vec<DueRow> = match self.backend {
             Backend::Postgres => {
                 // Claim and load in one round trip.
-                let sql = format!(
+                sql.push(&format!(
                     "WITH c AS ({claim}) SELECT {} FROM c \
                      JOIN events e ON e.seq = c.event_seq \
                      JOIN webhook_endpoints p ON p.id = c.endpoint_id ORDER BY e.seq",
                     due_columns("c")
-                );
-                sqlx::query_as(&sql)
-                    .bind(ms(lease_until))
-                    .bind(ms(now))
-                    .bind(limit)
-                    .fetch_all(&self.write.pool)
-                    .await?
+                ));
+                sql.query_as().fetch_all(&self.write.pool).await?
             }
             Backend::Sqlite => {
                 let mut tx = self.write.begin().await?;
-                let claimed: Vec<(i64, i64, String, i64)> = sqlx::query_as(&claim)
-                    .bind(ms(lease_until))
-                    .bind(ms(now))
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                sql.push(&claim);
+                let claimed: Vec<(i64, i64, String, i64)> =
+                    sql.query_as().fetch_all(&mut *tx).await?;
                 if claimed.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -205,30 +200,30 @@ impl SqlStore {
                 } else {
                     format!(", g AS ({})", disable_gone(&mut sql, &gone, now))
                 };
-                sql.text = format!(
+                sql.push(&format!(
                     "WITH {states}, u AS ({update} RETURNING webhook_deliveries.id), \
                      {log}{disable}, i AS ({INSERT_LOG} (SELECT id FROM u) RETURNING 1) \
                      {released}"
-                );
+                ));
                 let (released,): (i64,) = sql.query_as().fetch_one(&self.write.pool).await?;
                 Ok(released > 0)
             }
             Backend::Sqlite => {
                 let mut update = Sql::default();
                 let (states, statement) = states_cte(&mut update, attempts, now);
-                update.text = format!("WITH {states} {statement}");
+                update.push(&format!("WITH {states} {statement}"));
                 let mut insert = Sql::default();
-                insert.text = format!(
-                    "WITH {} {INSERT_LOG} (SELECT id FROM webhook_deliveries)",
-                    log_cte(&mut insert, attempts)
-                );
+                let log = log_cte(&mut insert, attempts);
+                insert.push(&format!(
+                    "WITH {log} {INSERT_LOG} (SELECT id FROM webhook_deliveries)"
+                ));
                 let mut tx = self.write.begin().await?;
-                execute(&update, &mut *tx).await?;
-                execute(&insert, &mut *tx).await?;
+                update.query().execute(&mut *tx).await?;
+                insert.query().execute(&mut *tx).await?;
                 if !gone.is_empty() {
                     let mut disable = Sql::default();
-                    disable.text = disable_gone(&mut disable, &gone, now);
-                    execute(&disable, &mut *tx).await?;
+                    let statement = disable_gone(&mut disable, &gone, now);
+                    disable.push(&statement).query().execute(&mut *tx).await?;
                 }
                 let (released,): (i64,) = sqlx::query_as(&released).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
@@ -269,7 +264,7 @@ const INSERT_LOG: &str = "INSERT INTO webhook_attempts (id, delivery_id, endpoin
 fn next_at(a: &AttemptRecord) -> i64 {
     match a.outcome {
         AttemptOutcome::Retry(at) => ms(at),
-        // NULL cannot be an `Arg`: -1 stands for it and is mapped back in SQL.
+        // -1 stands for NULL and is mapped back in SQL, so every row binds the same types.
         _ => -1,
     }
 }
@@ -283,18 +278,18 @@ fn states_cte(sql: &mut Sql, attempts: &[AttemptRecord], now: Timestamp) -> (Str
             AttemptOutcome::Retry(_) => "PENDING",
             AttemptOutcome::Failed | AttemptOutcome::Gone => "FAILED",
         };
-        let id = sql.arg(Arg::Int(a.delivery_id));
-        let st = sql.arg(Arg::Text(status.into()));
-        let next = sql.arg(Arg::Int(next_at(a)));
-        rows.push(format!("(${id}, ${st}, ${next})"));
+        let id = sql.param(a.delivery_id);
+        let st = sql.param(status);
+        let next = sql.param(next_at(a));
+        rows.push(format!("({id}, {st}, {next})"));
     }
-    let t = sql.arg(Arg::Int(ms(now)));
+    let t = sql.param(ms(now));
     (
         format!("v (id, status, next_at) AS (VALUES {})", rows.join(", ")),
         format!(
             "UPDATE webhook_deliveries SET status = v.status, attempts = attempts + 1, \
              next_attempt_at = CASE WHEN v.next_at < 0 THEN next_attempt_at ELSE v.next_at END, \
-             leased_until = NULL, updated_at = ${t} FROM v WHERE webhook_deliveries.id = v.id"
+             leased_until = NULL, updated_at = {t} FROM v WHERE webhook_deliveries.id = v.id"
         ),
     )
 }
@@ -303,35 +298,30 @@ fn states_cte(sql: &mut Sql, attempts: &[AttemptRecord], now: Timestamp) -> (Str
 fn log_cte(sql: &mut Sql, attempts: &[AttemptRecord]) -> String {
     let mut rows = Vec::with_capacity(attempts.len());
     for a in attempts {
-        let mut n = |arg| sql.arg(arg);
+        // Nulls travel as -1 and '' and come back through NULLIF (`next_at`).
         let cols = [
-            n(Arg::Text(a.attempt_id.to_string())),
-            n(Arg::Int(a.delivery_id)),
-            n(Arg::Text(a.endpoint_id.to_string())),
-            n(Arg::Text(a.event_id.as_str().into())),
-            n(Arg::Text(a.event_type.as_str().into())),
-            n(Arg::Int(ms(a.attempted_at))),
-            n(Arg::Int(a.status_code.map_or(-1, i64::from))),
-            n(Arg::Int(a.latency_ms)),
-            n(Arg::Text(a.error.clone().unwrap_or_default())),
-            n(Arg::Text(a.response_snippet.clone().unwrap_or_default())),
-            n(Arg::Int(next_at(a))),
+            sql.param(a.attempt_id.to_string()),
+            sql.param(a.delivery_id),
+            sql.param(a.endpoint_id.to_string()),
+            sql.param(a.event_id.as_str()),
+            sql.param(a.event_type.as_str()),
+            sql.param(ms(a.attempted_at)),
+            format!(
+                "NULLIF({}, -1)",
+                sql.param(a.status_code.map_or(-1, i64::from))
+            ),
+            sql.param(a.latency_ms),
+            format!(
+                "NULLIF({}, '')",
+                sql.param(a.error.clone().unwrap_or_default())
+            ),
+            format!(
+                "NULLIF({}, '')",
+                sql.param(a.response_snippet.clone().unwrap_or_default())
+            ),
+            format!("NULLIF({}, -1)", sql.param(next_at(a))),
         ];
-        rows.push(format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, NULLIF(${}, -1), ${}, NULLIF(${}, ''), \
-             NULLIF(${}, ''), NULLIF(${}, -1))",
-            cols[0],
-            cols[1],
-            cols[2],
-            cols[3],
-            cols[4],
-            cols[5],
-            cols[6],
-            cols[7],
-            cols[8],
-            cols[9],
-            cols[10]
-        ));
+        rows.push(format!("({})", cols.join(", ")));
     }
     format!(
         "a (id, delivery_id, endpoint_id, event_id, event_type, attempted_at, status_code, \
@@ -342,30 +332,14 @@ fn log_cte(sql: &mut Sql, attempts: &[AttemptRecord]) -> String {
 
 /// Disables the endpoints that answered `410 Gone`.
 fn disable_gone(sql: &mut Sql, gone: &[&AttemptRecord], now: Timestamp) -> String {
-    let t = sql.arg(Arg::Int(ms(now)));
+    let t = sql.param(ms(now));
     let ids: Vec<String> = gone
         .iter()
-        .map(|a| format!("${}", sql.arg(Arg::Text(a.endpoint_id.to_string()))))
+        .map(|a| sql.param(a.endpoint_id.to_string()))
         .collect();
     format!(
         "UPDATE webhook_endpoints SET enabled = 0, \
-         disabled_reason = 'the endpoint answered 410 Gone', updated_at = ${t} WHERE id IN ({})",
+         disabled_reason = 'the endpoint answered 410 Gone', updated_at = {t} WHERE id IN ({})",
         ids.join(", ")
     )
-}
-
-/// Runs `sql` with its arguments.
-async fn execute<'e, E>(sql: &Sql, executor: E) -> Result<()>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    sql.args
-        .iter()
-        .fold(sqlx::query(&sql.text), |q, a| match a {
-            Arg::Text(s) => q.bind(s.as_str()),
-            Arg::Int(i) => q.bind(*i),
-        })
-        .execute(executor)
-        .await?;
-    Ok(())
 }

@@ -1,14 +1,15 @@
 //! Session use-cases: create, read, list, commands (activate, cancel, expire) and finalize.
 
+use super::builder::{Sql, Tx};
 use super::devices::lock_device;
 use super::fanout::Persisted;
-use super::session_tx::notice;
-use super::session_tx::{scope_clause, Tx};
-use super::{page_clause, Arg, Sql, SqlStore};
+use super::records::attempt_row;
+use super::session_write::select_session;
+use super::{page_clause, SqlStore};
 use crate::model::*;
 use crate::rows::{id, ms, opt_id, ts, SessionRow, TimelineRow, SESSION_SELECT};
 use crate::stores::{AttemptResult, SessionStore};
-use crate::{Backend, Duplicate, Result, StoreError};
+use crate::{Duplicate, Result, StoreError};
 use async_trait::async_trait;
 use kassa_core::event::TimelineEntry;
 use kassa_core::machine::{self, Command, Policy};
@@ -19,25 +20,12 @@ use kassa_core::{AttemptId, DeviceId, LocationId, MerchantId, SessionId, Timesta
 impl SessionStore for SqlStore {
     #[tracing::instrument(skip_all, fields(session.id = %new.id))]
     async fn create_session(&self, new: NewSession, now: Timestamp) -> Result<Session> {
-        if self.backend == Backend::Postgres {
-            if let Some((session, fanned)) = self.create_in_one_statement(&new, now).await? {
-                let notice = notice(&session, true, fanned.queued);
-                self.finish(Persisted { notice, fanned }, Some(session.id))
-                    .await;
-                return Ok(session);
-            }
-        }
-        self.create_in_transaction(new, now).await
+        self.create(new, now).await
     }
 
     async fn get_session(&self, scope: Scope, id: SessionId) -> Result<Option<Session>> {
-        let (clause, who) = scope_clause(scope);
-        let sql = format!("SELECT {SESSION_SELECT} FROM sessions WHERE id = $1 AND {clause}");
-        let row: Option<SessionRow> = sqlx::query_as(&sql)
-            .bind(id.to_string())
-            .bind(who)
-            .fetch_optional(&self.read)
-            .await?;
+        let sql = select_session(scope, id);
+        let row: Option<SessionRow> = sql.query_as().fetch_optional(&self.read).await?;
         Ok(row
             .map(SessionRow::into_session)
             .transpose()?
@@ -50,20 +38,20 @@ impl SessionStore for SqlStore {
         filter: &SessionFilter,
         page: PageRequest,
     ) -> Result<Page<Session>> {
-        let mut sql = Sql::new("FROM sessions WHERE merchant_id = $1");
-        sql.arg(Arg::Text(merchant.to_string()));
+        let mut sql = Sql::new("FROM sessions WHERE merchant_id = ");
+        sql.bind(merchant.to_string());
         status_filter(&mut sql, &filter.statuses);
         if let Some(device) = filter.device_id {
-            sql.and("device_id = $?", Arg::Text(device.to_string()));
+            sql.and("device_id = $?", device.to_string());
         }
         if let Some(location) = filter.location_id {
-            sql.and("location_id = $?", Arg::Text(location.to_string()));
+            sql.and("location_id = $?", location.to_string());
         }
         if let Some(reference) = &filter.merchant_reference1 {
-            sql.and("merchant_reference1 = $?", Arg::Text(reference.clone()));
+            sql.and("merchant_reference1 = $?", reference.clone());
         }
         if let Some(after) = filter.created_after {
-            sql.and("created_at > $?", Arg::Int(ms(after)));
+            sql.and("created_at > $?", ms(after));
         }
         self.page(sql, SESSION_SELECT, page, |r: SessionRow| {
             r.into_session().map(|(s, _)| s)
@@ -77,15 +65,15 @@ impl SessionStore for SqlStore {
         statuses: &[SessionStatus],
     ) -> Result<Vec<Session>> {
         let mut sql = Sql::new(format!(
-            "SELECT {SESSION_SELECT} FROM sessions WHERE device_id = $1"
+            "SELECT {SESSION_SELECT} FROM sessions WHERE device_id = "
         ));
-        sql.arg(Arg::Text(device.to_string()));
+        sql.bind(device.to_string());
         status_filter(&mut sql, statuses);
-        sql.text.push_str(" ORDER BY created_at DESC");
-        sql.text.push_str(&page_clause(PageRequest {
-            number: 0,
-            size: 100,
-        }));
+        sql.push(" ORDER BY created_at DESC")
+            .push(&page_clause(PageRequest {
+                number: 0,
+                size: 100,
+            }));
         let rows: Vec<SessionRow> = sql.query_as().fetch_all(&self.read).await?;
         rows.into_iter()
             .map(|r| r.into_session().map(|(s, _)| s))
@@ -101,6 +89,14 @@ impl SessionStore for SqlStore {
         now: Timestamp,
         policy: Policy,
     ) -> Result<Session> {
+        if self.one_statement_transitions() {
+            let done = self
+                .command_in_one_statement(scope, id, &command, now, policy)
+                .await?;
+            if let Some(session) = done {
+                return Ok(session);
+            }
+        }
         let mut tx = self.write.begin().await?;
         let (mut session, version) = self.load_locked(&mut tx, scope, id).await?;
         let decision = machine::decide(&session, &command, now, policy);
@@ -122,6 +118,14 @@ impl SessionStore for SqlStore {
         now: Timestamp,
         policy: Policy,
     ) -> Result<AttemptResult> {
+        if self.one_statement_transitions() {
+            let done = self
+                .finalize_in_one_statement(scope, id, attempt_id, &command, now, policy)
+                .await?;
+            if let Some(result) = done {
+                return Ok(result);
+            }
+        }
         let mut tx = self.write.begin().await?;
         let (mut session, version) = self.load_locked(&mut tx, scope, id).await?;
         if let Some(first) = find_attempt(&mut tx, attempt_id, id).await? {
@@ -216,7 +220,11 @@ impl SessionStore for SqlStore {
 
 impl SqlStore {
     /// Locks the device, expires a session on it that is past its deadline, and creates.
-    async fn create_in_transaction(&self, mut new: NewSession, now: Timestamp) -> Result<Session> {
+    pub(crate) async fn create_in_transaction(
+        &self,
+        mut new: NewSession,
+        now: Timestamp,
+    ) -> Result<Session> {
         let mut tx = self.write.begin().await?;
         new.location_id = self.check_device(&mut tx, &new).await?;
         let stale = self
@@ -316,19 +324,31 @@ fn status_filter(sql: &mut Sql, statuses: &[SessionStatus]) {
     if statuses.is_empty() {
         return;
     }
-    let placeholders: Vec<String> = statuses
-        .iter()
-        .map(|s| format!("${}", sql.arg(Arg::Text(s.as_str().into()))))
-        .collect();
-    sql.text
-        .push_str(&format!(" AND status IN ({})", placeholders.join(", ")));
+    sql.push(" AND status IN (")
+        .list(statuses.iter().map(|s| s.as_str().into()))
+        .push(")");
 }
 
+/// A finalize attempt already recorded, which a retry of it is answered with.
 #[derive(sqlx::FromRow)]
-struct AttemptRow {
-    session_id: String,
-    outcome: String,
-    snapshot: String,
+pub(crate) struct AttemptRow {
+    pub session_id: String,
+    pub outcome: String,
+    pub snapshot: String,
+}
+
+impl AttemptRow {
+    /// The first answer, replayed; an attempt id of another session is a duplicate.
+    pub(crate) fn answer(self, session: SessionId) -> Result<AttemptResult> {
+        if self.session_id != session.to_string() {
+            return Err(Duplicate::AttemptId.into());
+        }
+        Ok(AttemptResult {
+            outcome: crate::rows::parsed(&self.outcome, PaymentOutcome::parse)?,
+            session: serde_json::from_str(&self.snapshot)?,
+            replayed: true,
+        })
+    }
 }
 
 async fn find_attempt(
@@ -341,15 +361,7 @@ async fn find_attempt(
             .bind(attempt.to_string())
             .fetch_optional(&mut **tx)
             .await?;
-    let Some(row) = row else { return Ok(None) };
-    if row.session_id != session.to_string() {
-        return Err(Duplicate::AttemptId.into());
-    }
-    Ok(Some(AttemptResult {
-        outcome: crate::rows::parsed(&row.outcome, PaymentOutcome::parse)?,
-        session: serde_json::from_str(&row.snapshot)?,
-        replayed: true,
-    }))
+    row.map(|row| row.answer(session)).transpose()
 }
 
 async fn record_attempt(
@@ -359,16 +371,8 @@ async fn record_attempt(
     outcome: PaymentOutcome,
     now: Timestamp,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO attempts (attempt_id, session_id, outcome, snapshot, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(attempt.to_string())
-    .bind(session.id.to_string())
-    .bind(outcome.as_str())
-    .bind(serde_json::to_string(session)?)
-    .bind(ms(now))
-    .execute(&mut **tx)
-    .await?;
+    let mut sql = Sql::new("INSERT INTO attempts ");
+    sql.values(attempt_row(attempt, session, outcome, now)?);
+    sql.query().execute(&mut **tx).await?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Webhook endpoints, the deliveries log and redelivery; the trait's queue methods are in
 //! `queue.rs` (claim and record) and `fanout.rs` (deliveries written at commit).
 
-use super::{page_clause, Arg, Sql, SqlStore};
+use super::builder::{Arg, Sql};
+use super::{page_clause, SqlStore};
 use crate::model::{Page, PageRequest};
 use crate::rows::{id, ms, opt_ts, parsed, ts};
 use crate::stores::WebhookStore;
@@ -137,8 +138,8 @@ impl WebhookStore for SqlStore {
         merchant: MerchantId,
         page: PageRequest,
     ) -> Result<Page<WebhookEndpoint>> {
-        let mut sql = Sql::new("FROM webhook_endpoints WHERE merchant_id = $1");
-        sql.arg(Arg::Text(merchant.to_string()));
+        let mut sql = Sql::new("FROM webhook_endpoints WHERE merchant_id = ");
+        sql.bind(merchant.to_string());
         self.page(sql, ENDPOINT_COLUMNS, page, |r: EndpointRow| {
             WebhookEndpoint::try_from(r)
         })
@@ -153,45 +154,35 @@ impl WebhookStore for SqlStore {
         patch: &WebhookEndpointPatch,
         now: Timestamp,
     ) -> Result<WebhookEndpoint> {
-        let mut sql = Sql::new("UPDATE webhook_endpoints SET updated_at = $1");
-        sql.arg(Arg::Int(ms(now)));
+        let mut sql = Sql::new("UPDATE webhook_endpoints SET updated_at = ");
+        sql.bind(ms(now));
         let mut set = |column: &str, arg: Arg| {
-            let n = sql.arg(arg);
-            sql.text.push_str(&format!(", {column} = ${n}"));
+            sql.push(&format!(", {column} = ")).bind(arg);
         };
         if let Some(url) = &patch.url {
-            set("url", Arg::Text(url.clone()));
+            set("url", url.clone().into());
         }
         if let Some(types) = &patch.event_types {
-            set("event_types", Arg::Text(encode_types(types)));
+            set("event_types", encode_types(types).into());
         }
         if let Some(description) = &patch.description {
-            // An empty description clears it (NULL cannot be an `Arg`).
+            // An empty description clears it, like none: see below.
             set(
                 "description",
-                Arg::Text(description.clone().unwrap_or_default()),
+                description.clone().unwrap_or_default().into(),
             );
         }
         if let Some(enabled) = patch.enabled {
-            set("enabled", Arg::Int(i64::from(enabled)));
+            set("enabled", i64::from(enabled).into());
             if enabled {
-                sql.text.push_str(", disabled_reason = NULL");
+                sql.push(", disabled_reason = NULL");
             }
         }
-        let m = sql.arg(Arg::Text(merchant.to_string()));
-        let i = sql.arg(Arg::Text(id.to_string()));
-        sql.text
-            .push_str(&format!(" WHERE merchant_id = ${m} AND id = ${i}"));
+        sql.push(" WHERE merchant_id = ")
+            .bind(merchant.to_string())
+            .and("id = $?", id.to_string());
         let mut tx = self.write.begin().await?;
-        let done = sql
-            .args
-            .iter()
-            .fold(sqlx::query(&sql.text), |q, a| match a {
-                Arg::Text(s) => q.bind(s.as_str()),
-                Arg::Int(i) => q.bind(*i),
-            })
-            .execute(&mut *tx)
-            .await?;
+        let done = sql.query().execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

@@ -15,6 +15,7 @@ mod sessions;
 mod stats;
 mod tenancy;
 mod tls;
+mod transitions;
 mod webhooks;
 
 /// Declares `$name` once per backend; the body gets a fresh store as `$store`.

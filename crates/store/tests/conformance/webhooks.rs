@@ -8,7 +8,7 @@ use kassa_core::event::EventType;
 use kassa_core::*;
 use kassa_store::*;
 
-fn endpoint(merchant: MerchantId, types: Vec<EventType>) -> WebhookEndpoint {
+pub fn endpoint(merchant: MerchantId, types: Vec<EventType>) -> WebhookEndpoint {
     WebhookEndpoint {
         id: WebhookEndpointId::new(),
         merchant_id: merchant,
@@ -48,7 +48,7 @@ async fn cancel(store: &SqlStore, m: MerchantId, s: SessionId) {
         .unwrap();
 }
 
-fn record(d: &DueDelivery, outcome: AttemptOutcome, status: u16) -> AttemptRecord {
+pub fn record(d: &DueDelivery, outcome: AttemptOutcome, status: u16) -> AttemptRecord {
     AttemptRecord {
         delivery_id: d.delivery_id,
         attempt_id: uuid::Uuid::now_v7(),
@@ -212,7 +212,7 @@ both_backends!(endpoints_update_rotate_and_stay_per_merchant, |store| {
 });
 
 /// The deliveries a dispatcher was handed at commit, oldest first.
-fn routed(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Routed>) -> Vec<Routed> {
+pub fn routed(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Routed>) -> Vec<Routed> {
     let mut got = Vec::new();
     while let Ok(r) = rx.try_recv() {
         got.push(r);
