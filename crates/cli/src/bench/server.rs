@@ -41,6 +41,9 @@ pub async fn start(
         // The bench drives one API key as fast as it can (as scripts/bench/run does).
         .env("KASSA_RATE_LIMIT", "1000000/s")
         .env("KASSA_RATE_LIMIT_BURST", "1000000")
+        // Device streams keep their connection slot: a 10,000-device push run needs more
+        // than the default 10,000 (lowered at start to what the open-file limit allows).
+        .env("KASSA_MAX_CONNECTIONS", "20000")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
