@@ -134,3 +134,34 @@ impl Signals {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stopped_dispatcher_is_leased_nothing_more() {
+        let signals = Signals::new(None);
+        assert_eq!(signals.delivery_timing(), (chrono::Duration::zero(), None));
+        let routed = signals
+            .route_deliveries(Duration::from_secs(2), Duration::from_secs(45))
+            .unwrap();
+        let (first_delay, lease) = signals.delivery_timing();
+        assert_eq!(first_delay, chrono::Duration::seconds(2));
+        assert_eq!(lease, Some(chrono::Duration::seconds(45)));
+        drop(routed);
+        assert_eq!(signals.delivery_timing().1, None, "left to a claim");
+    }
+
+    #[test]
+    fn clones_share_one_set_of_channels() {
+        let signals = Signals::new(None);
+        let mut routed = signals
+            .clone()
+            .route_deliveries(Duration::ZERO, Duration::from_secs(45))
+            .unwrap();
+        let session = SessionId(uuid::Uuid::nil());
+        signals.release_deliveries(session);
+        assert!(matches!(routed.try_recv(), Ok(Routed::Release(s)) if s == session));
+    }
+}
