@@ -96,6 +96,7 @@ impl App {
         ));
         let state = AppState {
             store: store.clone(),
+            signals: store.signals().clone(),
             config: Arc::new(config),
             clock,
             pusher,

@@ -5,7 +5,7 @@ use crate::config::{Config, ServerMode};
 use crate::hub::Hub;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use kassa_core::machine::Policy;
-use kassa_store::Store;
+use kassa_store::{Signals, Store};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -22,6 +22,8 @@ pub fn registration_limiter() -> RegistrationLimiter {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The store's after-commit messages: committed changes, and this node's deliveries.
+    pub signals: Signals,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,

@@ -1,7 +1,14 @@
 //! Kassa's storage. One `Store` trait of use-case methods, each owning its transaction, and
 //! one SQL implementation (`sql/`) that runs on two real backends, SQLite (embedded default)
-//! and PostgreSQL (several nodes share one database). Most statements are the same text on
-//! both. Where the backends differ:
+//! and PostgreSQL (several nodes share one database).
+//!
+//! The trait is storage only: rows in, rows out. What a commit tells the rest of the process
+//! lives on `Signals` (`signals.rs`), which `SqlStore::signals()` hands out and the store
+//! publishes into after each commit: `subscribe` (committed changes, from every node on
+//! PostgreSQL), `route_deliveries` (the deliveries this node commits, for its dispatcher) and
+//! `release_deliveries` (a create has been answered, so its held deliveries may go).
+//!
+//! Most statements are the same text on both backends. Where they differ:
 //! * connection set-up in `sqlite.rs` and `postgres.rs` (with PostgreSQL's `NOTIFY` sender),
 //!   migrations per backend (`migrations/`), node leases in `node.rs`, the API key cache
 //!   (`key_cache.rs`, PostgreSQL only), and the clauses in `dialect.rs` (row locks, `SKIP
@@ -27,6 +34,7 @@ mod portal;
 mod postgres;
 mod processors;
 mod rows;
+mod signals;
 mod sql;
 mod sqlite;
 mod stores;
@@ -40,6 +48,7 @@ pub use model::*;
 pub use notify::{Notice, NoticeKind};
 pub use portal::*;
 pub use processors::*;
+pub use signals::Signals;
 pub use sql::stats::{PoolStats, QueueDepth, StatsStore};
 pub use sql::with_idempotency_key;
 pub use sql::{SqlStore, WriteGroups};
@@ -82,7 +91,7 @@ impl<T> Store for T where
 }
 
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`), runs its migrations
-/// and returns the store. The scheme picks the backend.
+/// and returns the store, which carries its `Signals`. The scheme picks the backend.
 pub async fn connect(url: &str) -> Result<Arc<SqlStore>> {
     let store = match Backend::from_url(url)? {
         Backend::Sqlite => sqlite::open(url).await?,

@@ -2,7 +2,7 @@
 //! react at once instead of polling; and which device was removed, so that every node closes
 //! its streams. SQLite (one process) publishes after commit; on PostgreSQL a notifier task
 //! sends `NOTIFY` after commit (not inside the transaction: see `SqlStore::announce`), and
-//! every node's listener republishes it locally.
+//! every node's listener republishes it locally. Either way they arrive on `Signals`.
 
 use kassa_core::session::SessionStatus;
 use kassa_core::{DeviceId, MerchantId, SessionId};

@@ -4,15 +4,15 @@
 
 use crate::key_cache::{KeyCache, KEYS_CHANNEL};
 use crate::notify::{Notice, CHANNEL};
-use crate::sql::Outbound;
+use crate::signals::Outbound;
 use crate::sql::Writer;
-use crate::{Backend, Result, SqlStore};
+use crate::{Backend, Result, Signals, SqlStore};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::postgres::PgListener;
 use sqlx::{AnyPool, Connection};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 /// More connections than this is slower, not faster, on a small machine (see LIMITS.md).
 const POOL_SIZE: u32 = 16;
@@ -37,13 +37,14 @@ pub async fn open(url: &str) -> Result<SqlStore> {
         })
         .connect(url)
         .await?;
-    let store = SqlStore::new(Backend::Postgres, Writer::plain(pool.clone()), pool.clone());
     let (outbound, queue) = mpsc::unbounded_channel();
-    let _ = store.outbound.set(outbound);
+    let signals = Signals::new(Some(outbound));
+    let write = Writer::plain(pool.clone());
+    let store = SqlStore::new(Backend::Postgres, write, pool.clone(), signals);
     tokio::spawn(notifier(pool, queue));
     let mut listener = PgListener::connect(url).await?;
     listener.listen_all([CHANNEL, KEYS_CHANNEL]).await?;
-    tokio::spawn(relay(listener, store.notices.clone(), store.keys.clone()));
+    tokio::spawn(relay(listener, store.signals.clone(), store.keys.clone()));
     Ok(store)
 }
 
@@ -78,14 +79,12 @@ async fn notifier(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Outbound>) {
 /// API keys when any node revokes one. When the listener's connection drops, sqlx reconnects
 /// it; notices sent meanwhile are lost, which is why subscribers treat notices as hints and
 /// the database as the truth, and why the key cache is dropped then too.
-async fn relay(mut listener: PgListener, notices: broadcast::Sender<Notice>, keys: Arc<KeyCache>) {
+async fn relay(mut listener: PgListener, signals: Signals, keys: Arc<KeyCache>) {
     loop {
         match listener.try_recv().await {
             Ok(Some(n)) if n.channel() == KEYS_CHANNEL => keys.clear(),
             Ok(Some(n)) => match serde_json::from_str::<Notice>(n.payload()) {
-                Ok(notice) => {
-                    let _ = notices.send(notice);
-                }
+                Ok(notice) => signals.publish(notice),
                 Err(e) => tracing::warn!(error = %e, "ignoring malformed notice"),
             },
             Ok(None) => {

@@ -4,7 +4,7 @@
 //! the same file while the server runs.
 
 use crate::sql::Writer;
-use crate::{Backend, Result, SqlStore};
+use crate::{Backend, Result, Signals, SqlStore};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::Executor;
 use std::time::Duration;
@@ -24,5 +24,11 @@ pub async fn open(url: &str) -> Result<SqlStore> {
     };
     let write = pool(1).connect(url).await?;
     let read = pool(4).connect(url).await?;
-    Ok(SqlStore::new(Backend::Sqlite, Writer::grouped(write), read))
+    let signals = Signals::new(None);
+    Ok(SqlStore::new(
+        Backend::Sqlite,
+        Writer::grouped(write),
+        read,
+        signals,
+    ))
 }

@@ -1,7 +1,6 @@
 //! The use-case methods, one trait per resource. Each method is one transaction.
 
 use crate::model::*;
-use crate::notify::Notice;
 use crate::Result;
 use async_trait::async_trait;
 use kassa_core::event::{EventType, TimelineEntry};
@@ -270,16 +269,14 @@ pub trait EventStore: Send + Sync {
     /// deliveries and attempt log; returns how many events went. Looks only at the `limit`
     /// oldest events, so it never scans the table: call again while it returns `limit`.
     async fn prune_events(&self, before: Timestamp, limit: i64) -> Result<usize>;
-    /// Committed changes, for push, long-polls and the webhook dispatcher. Every node's
-    /// commits arrive here (PostgreSQL `LISTEN/NOTIFY` across nodes).
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Notice>;
     fn backend(&self) -> crate::Backend;
 }
 
 /// Webhook endpoints and the delivery queue. Delivery rows are written with their event (the
 /// outbox), in its transaction; most are leased to the committing node's dispatcher there
-/// and then, the rest are claimed with a lease by `claim_deliveries` (with `SKIP LOCKED` on
-/// PostgreSQL, so nodes share the queue); `record_attempts` settles them.
+/// and then (and handed to it through `Signals::route_deliveries`), the rest are claimed
+/// with a lease by `claim_deliveries` (with `SKIP LOCKED` on PostgreSQL, so nodes share the
+/// queue); `record_attempts` settles them.
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
     async fn create_webhook_endpoint(&self, endpoint: &crate::WebhookEndpoint) -> Result<()>;
@@ -359,15 +356,4 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<bool>;
     /// When the earliest pending delivery is due (the dispatcher's retry timer).
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
-    /// Makes this node's dispatcher the sender of the deliveries committed here: first
-    /// attempts are due `first_delay` after their event, and one due at once is written
-    /// leased to this node for `lease` and handed over after commit (`sql/fanout.rs`). The
-    /// first call gets the receiver; later ones get `None`.
-    fn route_deliveries(
-        &self,
-        first_delay: std::time::Duration,
-        lease: std::time::Duration,
-    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::Routed>>;
-    /// The create of `session` has been answered: its held deliveries may go.
-    fn release_deliveries(&self, session: kassa_core::SessionId);
 }

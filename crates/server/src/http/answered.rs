@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http_body::Frame;
 use kassa_core::SessionId;
-use kassa_store::Store;
+use kassa_store::Signals;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -21,21 +21,21 @@ pub struct Answered {
 }
 
 struct Release {
-    store: Arc<dyn Store>,
+    signals: Signals,
     session: SessionId,
 }
 
 impl Answered {
-    pub fn new(store: Arc<dyn Store>, session: SessionId) -> Self {
+    pub fn new(signals: Signals, session: SessionId) -> Self {
         Self {
-            _release: Arc::new(Release { store, session }),
+            _release: Arc::new(Release { signals, session }),
         }
     }
 }
 
 impl Drop for Release {
     fn drop(&mut self) {
-        self.store.release_deliveries(self.session);
+        self.signals.release_deliveries(self.session);
     }
 }
 

@@ -79,7 +79,7 @@ pub async fn list_events(
         limit,
     };
     // Subscribe before reading, so an event committed in between still wakes us.
-    let mut notices = state.store.subscribe();
+    let mut notices = state.signals.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {
         let events = state

@@ -69,7 +69,7 @@ pub async fn create_session(
     let mut response = Json(Session::from(&session)).into_response();
     response
         .extensions_mut()
-        .insert(Answered::new(state.store.clone(), session.id));
+        .insert(Answered::new(state.signals.clone(), session.id));
     Ok(response)
 }
 
@@ -192,7 +192,7 @@ pub async fn get_session(
                 .ok_or_else(|| ApiError::field("if_status", "must be a session status"))
         })
         .transpose()?;
-    let mut notices = state.store.subscribe();
+    let mut notices = state.signals.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {
         let session = load(&state, caller.scope(), id).await?;

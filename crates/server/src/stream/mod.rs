@@ -15,7 +15,7 @@ pub use socket::routes;
 /// Routes every commit notice to the connections of its device, and closes the connections
 /// of a removed device.
 pub async fn route(state: AppState, stop: CancellationToken) {
-    let mut notices = state.store.subscribe();
+    let mut notices = state.signals.subscribe();
     loop {
         let notice = tokio::select! {
             _ = stop.cancelled() => return,

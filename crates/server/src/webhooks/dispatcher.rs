@@ -281,10 +281,10 @@ pub async fn run(state: AppState, stop: CancellationToken) {
         .copied()
         .unwrap_or_default();
     let mut routed = state
-        .store
+        .signals
         .route_deliveries(first_delay, dispatcher.lease());
     let mut held = Held::default();
-    let mut notices = state.store.subscribe();
+    let mut notices = state.signals.subscribe();
     let wake = dispatcher.wake.clone();
     let (done, records) = mpsc::unbounded_channel();
     let recorder = tokio::spawn(record(state.clone(), records, wake.clone()));

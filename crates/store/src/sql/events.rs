@@ -1,8 +1,7 @@
-//! The event feed (`GET /ipp/v1/events`) and commit notices.
+//! The event feed (`GET /ipp/v1/events`).
 
 use super::builder::Sql;
 use super::{id_list, SqlStore};
-use crate::notify::Notice;
 use crate::rows::{id, ms, opt_id, parsed, ts};
 use crate::stores::{EventFilter, EventStore, StoredEvent};
 use crate::{Backend, Result, StoreError};
@@ -119,10 +118,6 @@ impl EventStore for SqlStore {
             .await?;
         tx.commit().await?;
         Ok(done.rows_affected() as usize)
-    }
-
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Notice> {
-        self.notices.subscribe()
     }
 
     fn backend(&self) -> Backend {

@@ -5,31 +5,19 @@
 //!
 //! A delivery that is due at once, and whose session has no earlier first attempt still
 //! pending on that endpoint, is written already leased to this node's dispatcher and handed
-//! to it after the commit (`Routed`): the common case costs no claim round trip. The others
-//! (a later event of a session whose earlier one is still in flight, or a node without a
-//! dispatcher) wait for `claim_deliveries`, which keeps first attempts in `sequence` order.
+//! to it after the commit (`Routed`, through `Signals`): the common case costs no claim
+//! round trip. The others (a later event of a session whose earlier one is still in flight,
+//! or a node without a dispatcher) wait for `claim_deliveries`, which keeps first attempts
+//! in `sequence` order.
 
 use super::builder::Sql;
 use super::SqlStore;
 use crate::notify::Notice;
 use crate::rows::{id, ms};
 use crate::stores::StoredEvent;
-use crate::webhooks::{signing_secrets, DueDelivery, Routed};
+use crate::webhooks::{signing_secrets, DueDelivery};
 use crate::Result;
-use kassa_core::{SessionId, Timestamp};
-use std::time::Duration;
-use tokio::sync::mpsc;
-
-/// How this node routes the deliveries it commits; set once, by its dispatcher.
-pub(crate) struct Routing {
-    first_delay: chrono::Duration,
-    direct: Option<Direct>,
-}
-
-struct Direct {
-    sink: mpsc::UnboundedSender<Routed>,
-    lease: chrono::Duration,
-}
+use kassa_core::Timestamp;
 
 /// The times one commit's deliveries are written with.
 #[derive(Debug, Clone, Copy)]
@@ -166,17 +154,7 @@ pub(crate) fn collect(rows: Vec<FannedRow>, event: &StoredEvent, now: Timestamp)
 impl SqlStore {
     /// The times for deliveries committed at `now`.
     pub(crate) fn fan_out_at(&self, now: Timestamp) -> FanOut {
-        let (first_delay, lease) = match self.routing.get() {
-            None => (chrono::Duration::zero(), None),
-            // A stopped dispatcher takes nothing more: leave its deliveries to a claim.
-            Some(r) => (
-                r.first_delay,
-                r.direct
-                    .as_ref()
-                    .filter(|d| !d.sink.is_closed())
-                    .map(|d| d.lease),
-            ),
-        };
+        let (first_delay, lease) = self.signals.delivery_timing();
         // Only a delivery due at once is worth sending straight away.
         let lease_until = match lease {
             Some(lease) if first_delay.is_zero() => ms(now + lease),
@@ -187,47 +165,6 @@ impl SqlStore {
             lease_until,
             now: ms(now),
             node: self.node.id(),
-        }
-    }
-
-    /// Hands a commit's leased deliveries to this node's dispatcher; with `hold`, it keeps
-    /// them until `release_deliveries(hold)`.
-    pub(crate) fn route(&self, direct: Vec<DueDelivery>, hold: Option<SessionId>) {
-        if direct.is_empty() {
-            return;
-        }
-        let Some(sink) = self.routing.get().and_then(|r| r.direct.as_ref()) else {
-            return;
-        };
-        // A stopped dispatcher cannot take them: their leases run out and any node claims
-        // them then.
-        let _ = sink.sink.send(Routed::Deliver {
-            deliveries: direct,
-            hold,
-        });
-    }
-
-    pub(crate) fn start_routing(
-        &self,
-        first_delay: Duration,
-        lease: Duration,
-    ) -> Option<mpsc::UnboundedReceiver<Routed>> {
-        let (sink, routed) = mpsc::unbounded_channel();
-        let to_chrono =
-            |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
-        let routing = Routing {
-            first_delay: to_chrono(first_delay),
-            direct: Some(Direct {
-                sink,
-                lease: to_chrono(lease),
-            }),
-        };
-        self.routing.set(routing).ok().map(|()| routed)
-    }
-
-    pub(crate) fn release(&self, session: SessionId) {
-        if let Some(d) = self.routing.get().and_then(|r| r.direct.as_ref()) {
-            let _ = d.sink.send(Routed::Release(session));
         }
     }
 }

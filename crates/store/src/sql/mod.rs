@@ -28,15 +28,13 @@ mod webhooks;
 mod writer;
 
 pub use idempotency::with_idempotency_key;
-pub use writer::WriteGroups;
-pub(crate) use writer::{WriteTx, Writer};
 #[cfg(any(test, feature = "testing"))]
 pub(crate) use transition::TRANSACTIONS_ONLY;
+pub use writer::WriteGroups;
+pub(crate) use writer::{WriteTx, Writer};
 
-use crate::notify::Notice;
-use crate::{Backend, Result};
+use crate::{Backend, Result, Signals};
 use sqlx::AnyPool;
-use tokio::sync::broadcast;
 
 pub struct SqlStore {
     pub(crate) backend: Backend,
@@ -45,30 +43,21 @@ pub struct SqlStore {
     /// plain transactions on the same pool as `read`.
     pub(crate) write: Writer,
     pub(crate) read: AnyPool,
-    pub(crate) notices: broadcast::Sender<Notice>,
-    /// PostgreSQL: committed changes' notices on their way to `NOTIFY` (see `postgres.rs`).
-    pub(crate) outbound: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Outbound>>,
+    /// Where committed changes and this node's deliveries are announced (`signals.rs`).
+    pub(crate) signals: Signals,
     /// API keys seen on this node (PostgreSQL only; see `key_cache.rs`).
     pub(crate) keys: std::sync::Arc<crate::key_cache::KeyCache>,
-    /// Where this node's committed deliveries go (see `fanout.rs`).
-    pub(crate) routing: std::sync::OnceLock<fanout::Routing>,
     /// This process as a node of the delivery queue (see `node.rs`).
     pub(crate) node: crate::node::Node,
 }
 
-/// A notice for the PostgreSQL notifier and who to tell once it is sent.
-pub(crate) type Outbound = (Notice, tokio::sync::oneshot::Sender<()>);
-
 impl SqlStore {
-    pub(crate) fn new(backend: Backend, write: Writer, read: AnyPool) -> Self {
-        let (notices, _) = broadcast::channel(4096);
+    pub(crate) fn new(backend: Backend, write: Writer, read: AnyPool, signals: Signals) -> Self {
         Self {
             backend,
             write,
             read,
-            notices,
-            outbound: std::sync::OnceLock::new(),
-            routing: std::sync::OnceLock::new(),
+            signals,
             keys: Default::default(),
             node: Default::default(),
         }
@@ -97,11 +86,9 @@ impl SqlStore {
         self.read.close().await;
     }
 
-    pub(crate) fn publish(&self, notices: Vec<Notice>) {
-        for notice in notices {
-            // No receivers is fine: nobody is waiting for this session.
-            let _ = self.notices.send(notice);
-        }
+    /// This store's after-commit messages: what the `Store` traits leave out (see `lib.rs`).
+    pub fn signals(&self) -> &Signals {
+        &self.signals
     }
 }
 

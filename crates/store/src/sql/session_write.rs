@@ -84,7 +84,7 @@ impl SqlStore {
     /// After commit: hands this node's deliveries to its dispatcher (held until the answer
     /// is out when `hold` names a just-created session) and publishes the notice.
     pub(crate) async fn finish(&self, persisted: Persisted, hold: Option<SessionId>) {
-        self.route(persisted.fanned.direct, hold);
+        self.signals.route(persisted.fanned.direct, hold);
         self.announce(persisted.notice).await;
     }
 
@@ -102,17 +102,8 @@ impl SqlStore {
     /// of an earlier change arrive after its own later view of the session.
     pub(crate) async fn announce(&self, notice: Notice) {
         match self.backend {
-            Backend::Sqlite => self.publish(vec![notice]),
-            Backend::Postgres => {
-                let Some(outbound) = self.outbound.get() else {
-                    return;
-                };
-                let (sent, done) = tokio::sync::oneshot::channel();
-                // The notifier stops only with the runtime; a failed NOTIFY is logged there.
-                if outbound.send((notice, sent)).is_ok() {
-                    let _ = done.await;
-                }
-            }
+            Backend::Sqlite => self.signals.publish(notice),
+            Backend::Postgres => self.signals.notify(notice).await,
         }
     }
 }

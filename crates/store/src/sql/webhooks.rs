@@ -10,7 +10,7 @@ use crate::webhooks::*;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use kassa_core::event::EventType;
-use kassa_core::{EventId, MerchantId, SessionId, Timestamp, WebhookEndpointId};
+use kassa_core::{EventId, MerchantId, Timestamp, WebhookEndpointId};
 
 const ENDPOINT_COLUMNS: &str = "id, merchant_id, url, event_types, description, enabled, \
     disabled_reason, secret, previous_secret, previous_secret_expires_at, created_at, updated_at";
@@ -324,18 +324,6 @@ impl WebhookStore for SqlStore {
 
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
         self.next_due().await
-    }
-
-    fn route_deliveries(
-        &self,
-        first_delay: std::time::Duration,
-        lease: std::time::Duration,
-    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Routed>> {
-        self.start_routing(first_delay, lease)
-    }
-
-    fn release_deliveries(&self, session: SessionId) {
-        self.release(session);
     }
 
     #[tracing::instrument(skip_all, fields(event.id = %event.as_str()))]

@@ -11,7 +11,7 @@ both_backends!(deleting_a_device_announces_its_removal, |store| {
     let d = device(&store, m).await;
     let other = device(&store, m).await;
     assert!(store.touch_device(d, t0()).await.unwrap());
-    let mut notices = store.subscribe();
+    let mut notices = store.signals().subscribe();
 
     store.delete_device(m, d, t0()).await.unwrap();
     let notice = tokio::time::timeout(Duration::from_secs(5), notices.recv())
@@ -32,7 +32,7 @@ both_backends!(a_refused_delete_announces_nothing, |store| {
     let m = merchant(&store).await;
     let d = device(&store, m).await;
     let s = store.create_session(new_session(m, d), t0()).await.unwrap();
-    let mut notices = store.subscribe();
+    let mut notices = store.signals().subscribe();
     assert!(
         store.delete_device(m, d, t0()).await.is_err(),
         "open session"

@@ -43,6 +43,7 @@ async fn write_both_ways(backend: Backend, transactional: bool) -> Written {
     store.create_webhook_endpoint(&fails).await.unwrap();
     let lease = std::time::Duration::from_secs(45);
     let mut rx = store
+        .signals()
         .route_deliveries(std::time::Duration::ZERO, lease)
         .unwrap();
     let s = store.create_session(new_session(m, d), t0()).await.unwrap();

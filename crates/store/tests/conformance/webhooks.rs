@@ -224,12 +224,14 @@ both_backends!(a_routing_node_gets_its_commits_deliveries_leased, |store| {
     let (m, d, all, cancels) = merchant_with_endpoints(&store).await;
     let lease = std::time::Duration::from_secs(45);
     let mut rx = store
+        .signals()
         .route_deliveries(std::time::Duration::ZERO, lease)
         .expect("the first dispatcher routes");
     assert!(store
+        .signals()
         .route_deliveries(std::time::Duration::ZERO, lease)
         .is_none());
-    let mut notices = store.subscribe();
+    let mut notices = store.signals().subscribe();
 
     let s = store.create_session(new_session(m, d), t0()).await.unwrap();
     let got = routed(&mut rx);
@@ -293,7 +295,7 @@ both_backends!(a_routing_node_gets_its_commits_deliveries_leased, |store| {
         (all.id, EventType::SessionCancelled)
     );
 
-    store.release_deliveries(s.id);
+    store.signals().release_deliveries(s.id);
     assert!(matches!(routed(&mut rx).as_slice(), [Routed::Release(id)] if *id == s.id));
 });
 
@@ -359,6 +361,7 @@ both_backends!(
         let (m, d, all, _cancels) = merchant_with_endpoints(&store).await;
         let lease = std::time::Duration::from_secs(45);
         let mut rx = store
+            .signals()
             .route_deliveries(std::time::Duration::ZERO, lease)
             .unwrap();
         store.create_session(new_session(m, d), t0()).await.unwrap();
