@@ -182,6 +182,9 @@ both_backends!(
         let sale = s.sale(&device, 1_500, true).await;
         let id = text(&sale, "/session_id");
         let pi = text(&sale, "/processor/payment_intent").to_string();
+        // Stripe's `payment_intent.canceled` for our own cancel arrives after our call
+        // returns (held here: a local fake could otherwise beat our commit to it).
+        s.fake.pause_webhooks(true);
         let (status, cancelled) = s
             .call(Method::PUT, &format!("/ipp/v1/sessions/{id}/cancel"), None)
             .await;
@@ -190,6 +193,8 @@ both_backends!(
             (200, "CANCELLED"),
             "{cancelled}"
         );
+        s.fake.pause_webhooks(false);
+        s.fake.flush_webhooks().await;
         assert_eq!(
             text(&s.fake.payment_intent(&pi).unwrap(), "/status"),
             "canceled"
