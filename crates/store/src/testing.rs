@@ -7,6 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const PREFIX: &str = "kassa_test_";
+/// A test's database is in use for seconds (the whole suite runs in under twenty minutes);
+/// an hour let a day of runs pile up ~2,000 databases (20 GB) and fill a disk.
+const STALE_AFTER_SECS: u64 = 600;
 
 /// Runs `work` with session transitions taking the transaction on PostgreSQL too (they take
 /// one statement there otherwise), so the conformance suite can check both paths.
@@ -43,7 +46,7 @@ pub async fn fresh_database_url(backend: Backend) -> Result<String> {
     }
 }
 
-/// Drops test databases left by runs more than an hour old, so a developer's server does
+/// Drops test databases left by runs more than ten minutes old, so a developer's server does
 /// not fill up; a running test's database is never that old.
 async fn drop_stale(conn: &mut sqlx::PgConnection, now: u64) -> Result<()> {
     let names: Vec<(String,)> =
@@ -56,7 +59,7 @@ async fn drop_stale(conn: &mut sqlx::PgConnection, now: u64) -> Result<()> {
             .next()
             .and_then(|s| s.parse().ok())
             .unwrap_or(now);
-        if now.saturating_sub(born) > 3600 {
+        if now.saturating_sub(born) > STALE_AFTER_SECS {
             let _ = conn
                 .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
                 .await;
